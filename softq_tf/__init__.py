@@ -1,0 +1,19 @@
+"""softq-tf: soft Q-learning with deep energy-based policies (Haarnoja et al., ICML 2017) in TF 2.
+
+Importing the package registers the ``softq_tf/`` Gymnasium environments; nothing else happens.
+"""
+from softq_tf.envs import ENV_IDS, register_envs
+from softq_tf.export import load_policy, save_policy, save_q_function
+from softq_tf.loop import LoopConfig, NonFiniteError, evaluate, rollout, train
+from softq_tf.policies import SamplingPolicy
+from softq_tf.replay import ReplayBuffer
+from softq_tf.specs import EnvSpec
+from softq_tf.sql import SoftQLearner, SQLConfig
+
+register_envs()
+
+__all__ = [
+    "ENV_IDS", "EnvSpec", "LoopConfig", "NonFiniteError", "ReplayBuffer", "SQLConfig",
+    "SamplingPolicy", "SoftQLearner", "evaluate", "load_policy", "register_envs", "rollout",
+    "save_policy", "save_q_function", "train",
+]

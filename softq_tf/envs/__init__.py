@@ -1,0 +1,30 @@
+"""Gymnasium registration of the paper's environments under the ``softq_tf/`` namespace.
+
+Entry points are strings, so MuJoCo is imported only when ``gym.make`` builds a MuJoCo task.
+Importing ``softq_tf`` calls :func:`register_envs`; calling it again is harmless.
+"""
+import gymnasium as gym
+
+_ENVS = {
+    # id: (entry point, max_episode_steps, kwargs)
+    "softq_tf/MultiGoal-v0": ("softq_tf.envs.multigoal:MultiGoalEnv", 20, {}),
+    "softq_tf/ContinuousBandit-v0": ("softq_tf.envs.bandit:ContinuousBanditEnv", 1, {}),
+    "softq_tf/SwimmerFinish-v0": ("softq_tf.envs.swimmer:SwimmerFinishEnv", 500, {}),
+    "softq_tf/QuadrupedMaze-v0": ("softq_tf.envs.quadruped:QuadrupedMazeEnv", 500, {}),
+    "softq_tf/QuadrupedPretrain-v0": ("softq_tf.envs.quadruped:QuadrupedPretrainEnv", 500, {}),
+    "softq_tf/QuadrupedHallwayWide-v0": (
+        "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "wide"}),
+    "softq_tf/QuadrupedHallwayNarrow-v0": (
+        "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "narrow"}),
+    "softq_tf/QuadrupedUMaze-v0": ("softq_tf.envs.quadruped:QuadrupedUMazeEnv", 500, {}),
+}
+
+ENV_IDS = tuple(_ENVS)
+
+
+def register_envs():
+    """Registers every ``softq_tf/`` environment with Gymnasium (idempotent)."""
+    for env_id, (entry_point, max_episode_steps, kwargs) in _ENVS.items():
+        if env_id not in gym.registry:
+            gym.register(id=env_id, entry_point=entry_point,
+                         max_episode_steps=max_episode_steps, kwargs=kwargs)

@@ -1,0 +1,142 @@
+"""One training run end to end: validate the request, build env and learner, train, export.
+
+This is the library side of ``python -m softq_tf.train`` and of the figure scripts, which call it for
+every (algorithm, env, seed). A run folder holds ``config.json``, ``progress.csv``, ``tensorboard/``,
+``checkpoints/`` and, once finished, ``policy/`` and ``q_function/`` SavedModels.
+"""
+import dataclasses
+import json
+import os
+
+import gymnasium as gym
+from absl import logging
+
+from softq_tf import envs, export, loop, sql
+from softq_tf.checkpoint import write_json_atomic
+from softq_tf.specs import EnvSpec
+
+ALGOS = ("sql",)
+
+
+def make_env(env_id):
+    """``gym.make(env_id)``, flattening structured observations; ValueError for an unknown id."""
+    envs.register_envs()
+    try:
+        env = gym.make(env_id)
+    except gym.error.Error as e:
+        raise ValueError(f"env {env_id!r} is not registered ({e}); softq_tf envs are: "
+                         f"{', '.join(envs.ENV_IDS)}, or any installed Gymnasium id") from e
+    if not (isinstance(env.observation_space, gym.spaces.Box)
+            and len(env.observation_space.shape) == 1):
+        env = gym.wrappers.FlattenObservation(env)
+    return env
+
+
+def _parse_value(key, text, default):
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if isinstance(default, tuple):
+            return tuple(int(x) for x in text.strip("()[] ").split(",") if x.strip())
+        if isinstance(default, int):
+            number = float(text)
+            if number != int(number):
+                raise ValueError
+            return int(number)
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--override {key}={text!r} is invalid: expected a value of type "
+                         f"{type(default).__name__} like {default!r}") from None
+
+
+def build_configs(algo, total_steps, overrides=()):
+    """Learner and loop configs from the algorithm's defaults and ``key=value`` overrides.
+
+    Raises:
+      ValueError: an unknown algorithm, a malformed or unknown override, or an invalid value.
+    """
+    if algo not in ALGOS:
+        raise ValueError(f"--algo={algo!r} is invalid: allowed are {', '.join(ALGOS)} "
+                         "(the DDPG baseline is not implemented yet)")
+    defaults = {"learner": sql.SQLConfig(), "loop": loop.LoopConfig(total_steps=total_steps)}
+    changes = {"learner": {}, "loop": {}}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        owner = next((k for k, cfg in defaults.items() if key in
+                      {f.name for f in dataclasses.fields(cfg)}), None)
+        if not sep or owner is None:
+            allowed = sorted(f.name for cfg in defaults.values() for f in dataclasses.fields(cfg))
+            raise ValueError(f"--override {item!r} is invalid: expected key=value with key one of "
+                             f"{', '.join(allowed)}")
+        changes[owner][key] = _parse_value(key, text.strip(), getattr(defaults[owner], key))
+    return (dataclasses.replace(defaults["learner"], **changes["learner"]),
+            dataclasses.replace(defaults["loop"], **changes["loop"]))
+
+
+@dataclasses.dataclass
+class Run:
+    """A validated training request (see :func:`prepare`)."""
+
+    env_id: str
+    algo: str
+    seed: int
+    logdir: str
+    learner_config: sql.SQLConfig
+    loop_config: loop.LoopConfig
+    resume: bool
+
+    def to_json(self):
+        return dict(env=self.env_id, algo=self.algo, seed=self.seed,
+                    learner=dataclasses.asdict(self.learner_config),
+                    loop=dataclasses.asdict(self.loop_config))
+
+
+def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default", overrides=(),
+            resume=False):
+    """Validates a training request without side effects.
+
+    With ``resume`` and a ``config.json`` in ``logdir``, the saved configuration is used (the run
+    continues to its original total), and the other arguments are ignored.
+
+    Raises:
+      ValueError: with a one-line message naming the bad value and what is allowed.
+    """
+    if os.path.exists(logdir) and not os.path.isdir(logdir):
+        raise ValueError(f"--logdir={logdir!r} is a file: give a directory path")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"--seed={seed!r} is invalid: must be a non-negative integer")
+    config_path = os.path.join(logdir, "config.json")
+    if resume and os.path.exists(config_path):
+        with open(config_path) as f:
+            saved = json.load(f)
+        return Run(saved["env"], saved["algo"], saved["seed"], logdir,
+                   sql.SQLConfig(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True)
+    if not resume and os.path.exists(os.path.join(logdir, "progress.csv")):
+        raise ValueError(f"--logdir={logdir!r} already holds a run: pass --resume to continue it "
+                         "or choose another directory")
+    learner_config, loop_config = build_configs(algo, total_steps, overrides)
+    EnvSpec.from_env(make_env(env_id))  # rejects unknown ids and unsupported spaces early
+    return Run(env_id, algo, seed, logdir, learner_config, loop_config, resume)
+
+
+def execute(run):
+    """Trains ``run`` and exports ``policy/`` and ``q_function/`` into its logdir.
+
+    Returns:
+      the training summary of :func:`softq_tf.loop.train`.
+    """
+    os.makedirs(run.logdir, exist_ok=True)
+    write_json_atomic(os.path.join(run.logdir, "config.json"), run.to_json())
+    env = make_env(run.env_id)
+    eval_env = make_env(run.env_id) if run.loop_config.eval_every else None
+    learner = sql.SoftQLearner(EnvSpec.from_env(env), run.learner_config, run.seed)
+    summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
+                         resume=run.resume, env_id=run.env_id)
+    export.save_policy(learner.policy, os.path.join(run.logdir, "policy"))
+    export.save_q_function(learner.q, learner.spec, os.path.join(run.logdir, "q_function"))
+    logging.info("finished %s on %s (seed %d): %d steps, %d episodes; exported to %s", run.algo,
+                 run.env_id, run.seed, summary["steps"], summary["episodes"], run.logdir)
+    return summary

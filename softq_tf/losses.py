@@ -1,0 +1,88 @@
+"""The math of soft Q-learning as plain TensorFlow functions (no variables, callable alone).
+
+Paper equations, in reward-scaled units (alpha = 1, rewards multiplied by ``reward_scale`` = 1/alpha):
+- eq. 10, :func:`soft_value`: V(s') = log E_{a~q}[exp(Q(s', a)) / q(a)], importance-sampled with q
+  uniform on [-1, 1]^A: logsumexp_j Q(s', a_j) - log M + A log 2.
+- eq. 11, :func:`soft_bellman_target` and :func:`soft_bellman_loss`: y = reward_scale * r +
+  discount * (1 - terminated) * V(s'), loss 0.5 * mean((y - Q(s, a))^2).
+- eq. 13, :func:`svgd_direction`: phi(a_i) = mean_j [kappa(a_j, a_i) grad log p(a_j) +
+  grad_{a_j} kappa(a_j, a_i)] over the fixed particles a_j.
+- :func:`squashed_log_density`: the SVGD target log p(a) = Q(s, a) + sum log(1 - a^2 + eps), the tanh
+  correction of the authors' 2018 code.
+"""
+import math
+
+import tensorflow as tf
+
+from softq_tf import kernels
+
+
+def soft_value(q_values, act_dim):
+    """Soft value from Q at M actions drawn uniformly from [-1, 1]^A (eq. 10).
+
+    Args:
+      q_values: [B, M] Q(s', a_j) for a_j ~ Uniform([-1, 1]^A).
+      act_dim: A; the uniform density is 2^-A, so 1/q(a) contributes A log 2.
+
+    Returns:
+      [B] the importance-sampled soft value V(s').
+    """
+    num_particles = tf.cast(tf.shape(q_values)[-1], q_values.dtype)
+    return (tf.reduce_logsumexp(q_values, axis=-1) - tf.math.log(num_particles)
+            + act_dim * math.log(2.0))
+
+
+def soft_bellman_target(reward, terminated, next_value, reward_scale, discount):
+    """Target of the soft Bellman backup (eq. 11), a constant for the Q update.
+
+    Args:
+      reward: [B] environment rewards.
+      terminated: [B] 1.0 where the episode ended in a terminal state (never for a time-limit cut).
+      next_value: [B] V(s') from :func:`soft_value` on the target network.
+      reward_scale: 1/alpha.
+      discount: gamma.
+
+    Returns:
+      [B] y = reward_scale * r + discount * (1 - terminated) * V(s').
+    """
+    target = reward_scale * reward + discount * (1.0 - terminated) * next_value
+    return tf.stop_gradient(target)
+
+
+def soft_bellman_loss(q_pred, target):
+    """J_Q of eq. 11: 0.5 * mean((y - Q(s, a))^2)."""
+    return 0.5 * tf.reduce_mean(tf.square(target - q_pred))
+
+
+def squashed_log_density(q_values, actions, eps=1e-6):
+    """Unnormalized log density of tanh-squashed actions for SVGD: Q + sum log(1 - a^2 + eps).
+
+    Args:
+      q_values: [..., K] Q(s, a) at the particles.
+      actions: [..., K, A] the particles, in [-1, 1]^A.
+      eps: keeps the log finite at the boundary (authors' code: 1e-6).
+    """
+    return q_values + tf.reduce_sum(tf.math.log(1.0 - tf.square(actions) + eps), axis=-1)
+
+
+def svgd_direction(fixed_actions, grad_log_p, updated_actions, h_min=1e-3, repulsive=True):
+    """Stein variational direction phi at the updated particles (eq. 13).
+
+    Args:
+      fixed_actions: [N, Kf, A] particles the expectation runs over (constants).
+      grad_log_p: [N, Kf, A] grad_a log p(a) at the fixed particles.
+      updated_actions: [N, Ku, A] particles that receive the direction.
+      h_min: kernel bandwidth floor.
+      repulsive: include the kernel-gradient term (the one that keeps particles apart). Setting it to
+        False is an ablation: the direction becomes a kernel-smoothed gradient ascent on log p, which
+        collapses onto modes.
+
+    Returns:
+      (phi, h): phi [N, Ku, A] the direction, h [N] the kernel bandwidths.
+    """
+    kappa, kappa_grad, h = kernels.adaptive_isotropic_gaussian_kernel(
+        fixed_actions, updated_actions, h_min)  # [N, Kf, Ku], [N, Kf, Ku, A]
+    attraction = kappa[..., None] * grad_log_p[:, :, None, :]  # [N, Kf, Ku, A]
+    if repulsive:
+        attraction = attraction + kappa_grad
+    return tf.reduce_mean(attraction, axis=1), h

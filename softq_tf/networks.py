@@ -1,0 +1,81 @@
+"""Keras models of soft Q-learning: the soft Q-function Q(s, a) and the sampling network a = f(xi; s).
+
+Both take one observation per state and either one input per state ([B, A]) or K per state
+([B, K, A]). The first layer is split into an observation half and an action (noise) half, which is
+exactly a dense layer on the concatenation [s, a], but the observation half is computed once per state
+instead of once per particle (paper Sec. 3.2-3.3: Q is evaluated at M or K particles per state).
+"""
+import keras
+import tensorflow as tf
+
+
+def _check_sizes(hidden_sizes):
+    sizes = tuple(int(s) for s in hidden_sizes)
+    if not sizes or min(sizes) <= 0:
+        raise ValueError(f"hidden_sizes={hidden_sizes!r} is invalid: give one or more positive "
+                         "layer widths, e.g. (128, 128)")
+    return sizes
+
+
+class _TwoInputMLP(keras.Model):
+    """ReLU MLP on the concatenation [obs, x], x of shape [B, D] or [B, K, D].
+
+    Called Keras-style on one tuple ``(obs, x)``, which also lets SavedModel trace Keras' default
+    signature.
+    """
+
+    def __init__(self, hidden_sizes, out_dim, out_activation=None, name=None):
+        super().__init__(name=name)
+        sizes = _check_sizes(hidden_sizes)
+        self.obs_layer = keras.layers.Dense(sizes[0], name="obs_in")
+        self.x_layer = keras.layers.Dense(sizes[0], use_bias=False, name="x_in")
+        self.hidden_layers = [keras.layers.Dense(s, activation="relu", name=f"hidden{i + 1}")
+                              for i, s in enumerate(sizes[1:])]
+        self.out_layer = keras.layers.Dense(out_dim, activation=out_activation, name="out")
+
+    def call(self, inputs):
+        obs, x = inputs
+        h_obs = self.obs_layer(obs)  # [B, H]
+        h_x = self.x_layer(x)  # [B, H] or [B, K, H]
+        if len(x.shape) == 3:
+            h_obs = h_obs[:, None, :]
+        h = tf.nn.relu(h_obs + h_x)
+        for layer in self.hidden_layers:
+            h = layer(h)
+        return self.out_layer(h)
+
+
+class QNetwork(_TwoInputMLP):
+    """Soft Q-function Q(s, a) (paper eq. 11): returns [B] or [B, K] values."""
+
+    def __init__(self, hidden_sizes, name="q_network"):
+        super().__init__(hidden_sizes, out_dim=1, name=name)
+
+    def call(self, inputs):
+        """(obs [B, O], action [B, A] or [B, K, A]) -> Q [B] or [B, K]."""
+        return tf.squeeze(super().call(inputs), axis=-1)
+
+
+class SamplingNetwork(_TwoInputMLP):
+    """Sampling network a = tanh(MLP([s, xi])) with xi ~ N(0, I) (paper Sec. 3.3).
+
+
+    Called on ``(obs [B, O], xi [B, A] or [B, K, A])``; returns actions of xi's shape in [-1, 1].
+    """
+
+    def __init__(self, act_dim, hidden_sizes, name="sampling_network"):
+        super().__init__(hidden_sizes, out_dim=act_dim, out_activation="tanh", name=name)
+
+
+def q_network(spec, hidden_sizes):
+    """Builds the soft Q-function for ``spec`` (weights created by one call on zeros)."""
+    model = QNetwork(hidden_sizes)
+    model((tf.zeros([1, spec.obs_dim]), tf.zeros([1, spec.act_dim])))
+    return model
+
+
+def sampling_network(spec, hidden_sizes):
+    """Builds the sampling network f(xi; s) for ``spec`` (noise has the action's size)."""
+    model = SamplingNetwork(spec.act_dim, hidden_sizes)
+    model((tf.zeros([1, spec.obs_dim]), tf.zeros([1, spec.act_dim])))
+    return model

@@ -1,0 +1,67 @@
+"""Policies as ``tf.Module`` s with fixed input signatures, ready for ``tf.saved_model``.
+
+:class:`SamplingPolicy` is the energy-based policy pi(a|s) ~ exp(Q(s, a)) of the paper, sampled through
+the amortized SVGD network a = f(xi; s) (Sec. 3.3). Methods return actions in the environment's bounds,
+except :meth:`SamplingPolicy.normalized_action`, which returns the network's [-1, 1]^A output that
+training stores.
+"""
+import tensorflow as tf
+
+
+class SamplingPolicy(tf.Module):
+    """Samples a = f(xi; s), xi ~ N(0, I), and maps it to the environment's action box.
+
+    Args:
+      sampler: a :class:`softq_tf.networks.SamplingNetwork`.
+      spec: the :class:`softq_tf.specs.EnvSpec` the sampler was built for.
+      q_network: optional soft Q-function; enables :meth:`greedy_action`.
+      greedy_candidates: how many sampled actions :meth:`greedy_action` chooses from.
+    """
+
+    def __init__(self, sampler, spec, q_network=None, greedy_candidates=64, name="sampling_policy"):
+        super().__init__(name=name)
+        self.sampler = sampler
+        self.q_network = q_network
+        self.greedy_candidates = int(greedy_candidates)
+        self.obs_dim, self.act_dim = spec.obs_dim, spec.act_dim
+        self.action_low = tf.constant(spec.low, tf.float32)
+        self.action_high = tf.constant(spec.high, tf.float32)
+        obs_sig = tf.TensorSpec([None, spec.obs_dim], tf.float32, name="observation")
+        xi_sig = tf.TensorSpec([None, spec.act_dim], tf.float32, name="xi")
+        n_sig = tf.TensorSpec([], tf.int32, name="n")
+        self.normalized_action = tf.function(self._normalized_action,
+                                             input_signature=[obs_sig, xi_sig])
+        self.action_from_noise = tf.function(self._action_from_noise,
+                                             input_signature=[obs_sig, xi_sig])
+        self.sample_action = tf.function(self._sample_action, input_signature=[obs_sig])
+        self.sample_actions = tf.function(self._sample_actions, input_signature=[obs_sig, n_sig])
+        if q_network is not None:
+            self.greedy_action = tf.function(self._greedy_action, input_signature=[obs_sig])
+
+    def _to_env(self, action):
+        return self.action_low + 0.5 * (action + 1.0) * (self.action_high - self.action_low)
+
+    def _normalized_action(self, observation, xi):
+        """[B, O], [B, A] -> [B, A] in [-1, 1]^A, deterministic given xi."""
+        return self.sampler((observation, xi))
+
+    def _action_from_noise(self, observation, xi):
+        """[B, O], [B, A] -> [B, A] in the env's bounds, deterministic given xi."""
+        return self._to_env(self.sampler((observation, xi)))
+
+    def _sample_action(self, observation):
+        """[B, O] -> one sampled action per observation, [B, A]."""
+        xi = tf.random.normal([tf.shape(observation)[0], self.act_dim])
+        return self._action_from_noise(observation, xi)
+
+    def _sample_actions(self, observation, n):
+        """[B, O], n -> n sampled actions per observation, [B, n, A]."""
+        xi = tf.random.normal([tf.shape(observation)[0], n, self.act_dim])
+        return self._to_env(self.sampler((observation, xi)))
+
+    def _greedy_action(self, observation):
+        """[B, O] -> the best of ``greedy_candidates`` sampled actions by Q, [B, A]."""
+        xi = tf.random.normal([tf.shape(observation)[0], self.greedy_candidates, self.act_dim])
+        candidates = self.sampler((observation, xi))  # [B, N, A]
+        best = tf.argmax(self.q_network((observation, candidates)), axis=1)  # [B]
+        return self._to_env(tf.gather(candidates, best, batch_dims=1))

@@ -1,0 +1,81 @@
+"""Replay pool of transitions (paper Algorithm 1, "replay memory D"): a numpy ring buffer.
+
+Saved as a plain ``.npz`` of arrays (no pickle), written atomically, so a checkpoint can carry it.
+"""
+import os
+
+import numpy as np
+
+FIELDS = ("obs", "action", "reward", "next_obs", "terminated")
+
+
+class ReplayBuffer:
+    """Fixed-capacity ring buffer; the oldest transitions are overwritten first.
+
+    Args:
+      capacity: the most transitions kept (paper: 1e6).
+      obs_dim: O.
+      act_dim: A.
+    """
+
+    def __init__(self, capacity, obs_dim, act_dim):
+        if int(capacity) <= 0:
+            raise ValueError(f"replay capacity={capacity} is invalid: it must be a positive integer")
+        self.capacity = int(capacity)
+        self._data = {
+            "obs": np.zeros((self.capacity, obs_dim), np.float32),
+            "action": np.zeros((self.capacity, act_dim), np.float32),
+            "reward": np.zeros((self.capacity,), np.float32),
+            "next_obs": np.zeros((self.capacity, obs_dim), np.float32),
+            "terminated": np.zeros((self.capacity,), np.float32),
+        }
+        self._next = 0
+        self.size = 0
+
+    def __len__(self):
+        return self.size
+
+    def add(self, obs, action, reward, next_obs, terminated):
+        """Stores one transition. ``terminated`` is the env's terminal flag, never a time-limit cut."""
+        i = self._next
+        self._data["obs"][i] = obs
+        self._data["action"][i] = action
+        self._data["reward"][i] = reward
+        self._data["next_obs"][i] = next_obs
+        self._data["terminated"][i] = float(terminated)
+        self._next = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, n, rng):
+        """Returns n transitions drawn uniformly with replacement, as a dict of float32 arrays.
+
+        Args:
+          n: batch size.
+          rng: a ``numpy.random.Generator`` (the caller owns it, so sampling is reproducible).
+        """
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        idx = rng.integers(0, self.size, size=n)
+        return {k: v[idx] for k, v in self._data.items()}
+
+    def save(self, path):
+        """Writes the filled part and the write position to ``path`` (.npz, atomically)."""
+        tmp = f"{path}.tmp.npz"
+        filled = {k: v[:self.size] for k, v in self._data.items()}
+        np.savez(tmp, capacity=self.capacity, next=self._next, size=self.size, **filled)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path):
+        """Reads a buffer written by :meth:`save`; raises ValueError on a damaged file."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                data = {k: f[k] for k in f.files}
+            buffer = cls(int(data["capacity"]), data["obs"].shape[1], data["action"].shape[1])
+            size = int(data["size"])
+            for k in FIELDS:
+                buffer._data[k][:size] = data[k]
+            buffer.size, buffer._next = size, int(data["next"])
+        except (OSError, KeyError, IndexError, ValueError, EOFError) as e:
+            raise ValueError(f"replay buffer file {path} is unreadable: {e}") from e
+        return buffer

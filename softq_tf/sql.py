@@ -1,0 +1,227 @@
+"""Soft Q-learning (paper Algorithm 1): the learner and its one compiled update.
+
+- eq. 10-11: the soft Q-function is regressed on y = reward_scale * r + discount * (1 - terminated) *
+  V(s'), with V(s') importance-sampled from the *target* Q-function at M uniform actions
+  (:func:`softq_tf.losses.soft_value`).
+- eq. 13-14: the sampling network is trained by amortized SVGD (:func:`amortized_svgd_gradients`)
+  toward pi(a|s) ~ exp(Q(s, a)), with the tanh correction of the authors' code.
+- The target network is a delayed copy: every ``target_update_period`` steps
+  target <- tau * Q + (1 - tau) * target. There is no target policy (Algorithm 1's mention of one
+  was a mistake, per the authors).
+
+Departures from the paper, all following the authors' code (see PAPER_NOTES): the bandwidth rule of
+:mod:`softq_tf.kernels`; the squash correction in the SVGD target; rewards scaled by 1/alpha instead of
+dividing Q by alpha. Ours alone: the M uniform value particles are drawn independently per state (the
+code shares one set across the batch), and both gradients are computed from the same parameters and
+applied together only when every one is finite.
+"""
+import dataclasses
+
+import keras
+import tensorflow as tf
+
+from softq_tf import losses, networks, policies
+from softq_tf.config_utils import positive_float, positive_int, require
+
+STAT_NAMES = ("loss/q", "q/mean", "v_next/mean", "svgd/phi_norm", "kernel/bandwidth")
+
+
+@dataclasses.dataclass(frozen=True)
+class SQLConfig:
+    """Hyperparameters of soft Q-learning. Defaults: the authors' later, faster settings
+    (PAPER_NOTES, "later scripts"); the paper's Appendix D.1 values are in ``paper_repro.profiles``.
+
+    Attributes:
+      hidden_sizes: ReLU layer widths of Q and of the sampler (paper: (200, 200); later code: 128s).
+      q_lr: Adam learning rate of Q (paper 1e-3; later code 3e-4).
+      policy_lr: Adam learning rate of the sampler (paper 1e-4; later code 3e-4).
+      discount: gamma (0.99 in all of the authors' code).
+      reward_scale: 1/alpha, the inverse entropy weight (paper: alpha = 0.1 -> 10 for locomotion).
+      value_particles: M (K_V), uniform action samples for the soft value, eq. 10 (paper 50).
+      kernel_particles: K, sampler particles per state for SVGD, eq. 13 (paper 32).
+      kernel_update_ratio: fraction of the K particles that are fixed (the expectation in eq. 13);
+        the rest receive the direction. In (0, 1), leaving >= 2 fixed and >= 1 updated.
+      kernel_h_min: floor on the kernel bandwidth.
+      target_update_period: steps between target updates (paper 1000; swimmer 5000).
+      tau: target update rate; 1.0 = hard copy (paper).
+      squash_eps: epsilon in the tanh correction sum log(1 - a^2 + eps).
+      greedy_candidates: actions sampled per state by ``policy.greedy_action``.
+    """
+
+    hidden_sizes: tuple = (128, 128)
+    q_lr: float = 3e-4
+    policy_lr: float = 3e-4
+    discount: float = 0.99
+    reward_scale: float = 1.0
+    value_particles: int = 16
+    kernel_particles: int = 16
+    kernel_update_ratio: float = 0.5
+    kernel_h_min: float = 1e-3
+    target_update_period: int = 1000
+    tau: float = 1.0
+    squash_eps: float = 1e-6
+    greedy_candidates: int = 64
+
+    def __post_init__(self):
+        object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
+        require(len(self.hidden_sizes) > 0 and all(
+            isinstance(s, int) and s > 0 for s in self.hidden_sizes), "hidden_sizes",
+            self.hidden_sizes, "must be one or more positive integers, e.g. (128, 128)")
+        for name in ("q_lr", "policy_lr", "reward_scale", "kernel_h_min", "squash_eps"):
+            positive_float(name, getattr(self, name))
+        for name in ("value_particles", "kernel_particles", "target_update_period",
+                     "greedy_candidates"):
+            positive_int(name, getattr(self, name))
+        require(0.0 <= self.discount <= 1.0, "discount", self.discount, "must be in [0, 1]")
+        require(0.0 < self.tau <= 1.0, "tau", self.tau, "must be in (0, 1]")
+        require(0.0 < self.kernel_update_ratio < 1.0, "kernel_update_ratio",
+                self.kernel_update_ratio, "must be in the open interval (0, 1)")
+        require(self.num_fixed >= 2 and self.kernel_particles - self.num_fixed >= 1,
+                "kernel_update_ratio", self.kernel_update_ratio,
+                f"with kernel_particles={self.kernel_particles} it must leave >= 2 fixed and "
+                ">= 1 updated particles")
+
+    @property
+    def num_fixed(self):
+        """Particles per state that the SVGD expectation runs over (authors' split)."""
+        return int(self.kernel_particles * self.kernel_update_ratio)
+
+
+def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-3,
+                             repulsive=True):
+    """Gradients of the sampler's weights along the Stein direction (eq. 13-14).
+
+    The sampler maps K noise draws per state to particles; the first ``num_fixed`` are held fixed and
+    define the direction phi (eq. 13), which is pushed through the remaining, updated particles into the
+    weights (eq. 14): d loss / d weights = -sum phi * d updated / d weights.
+
+    Args:
+      sampler: network mapping (obs [B, O], xi [B, K, A]) to particles [B, K, A], called on a tuple.
+      obs: [B, O] states.
+      xi: [B, K, A] noise.
+      log_density: fn(obs [B, O], actions [B, Kf, A]) -> [B, Kf] unnormalized log target density.
+      num_fixed: Kf, 2 <= Kf < K.
+      h_min: kernel bandwidth floor.
+      repulsive: keep the kernel-gradient term of eq. 13 (False only for ablations).
+
+    Returns:
+      (gradients for ``sampler.trainable_variables``, phi [B, K - Kf, A], bandwidths [B]).
+    """
+    with tf.GradientTape() as tape:
+        particles = sampler((obs, xi))  # [B, K, A]
+        updated = particles[:, num_fixed:]  # [B, Ku, A]
+    fixed = tf.stop_gradient(particles[:, :num_fixed])  # [B, Kf, A]
+    with tf.GradientTape() as inner:
+        inner.watch(fixed)
+        log_p = log_density(obs, fixed)  # [B, Kf]
+    grad_log_p = tf.stop_gradient(inner.gradient(log_p, fixed))  # [B, Kf, A]
+    phi, h = losses.svgd_direction(fixed, grad_log_p, updated, h_min, repulsive)
+    grads = tape.gradient(updated, sampler.trainable_variables, output_gradients=-phi)
+    return grads, phi, h
+
+
+def _all_finite(tensors):
+    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
+
+
+class SoftQLearner:
+    """Owns Q, the target Q, the sampling network, their optimizers and the update step.
+
+    Args:
+      spec: :class:`softq_tf.specs.EnvSpec`.
+      config: :class:`SQLConfig`.
+      seed: seeds weight initialization (through ``keras.utils.set_random_seed``, which also seeds
+        Python's and numpy's global generators) and the learner's own ``tf.random.Generator``.
+
+    ``train_step(batch)`` is one ``tf.function`` with a fixed input signature (traced once); it takes
+    a dict with ``obs [B, O]``, ``action [B, A]`` (in [-1, 1]), ``reward [B]``, ``next_obs [B, O]``,
+    ``terminated [B]`` and returns a dict of scalar tensors (:data:`STAT_NAMES` plus ``finite``).
+    """
+
+    def __init__(self, spec, config=SQLConfig(), seed=0):
+        self.spec, self.config = spec, config
+        keras.utils.set_random_seed(seed)
+        self.q = networks.q_network(spec, config.hidden_sizes)
+        self.target_q = networks.q_network(spec, config.hidden_sizes)
+        self.target_q.set_weights(self.q.get_weights())
+        self.sampler = networks.sampling_network(spec, config.hidden_sizes)
+        self.q_optimizer = keras.optimizers.Adam(config.q_lr)
+        self.policy_optimizer = keras.optimizers.Adam(config.policy_lr)
+        self.q_optimizer.build(self.q.trainable_variables)
+        self.policy_optimizer.build(self.sampler.trainable_variables)
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
+        self.rng = tf.random.Generator.from_seed(seed)
+        self.policy = policies.SamplingPolicy(self.sampler, spec, self.q,
+                                              config.greedy_candidates)
+        o, a = spec.obs_dim, spec.act_dim
+        signature = {
+            "obs": tf.TensorSpec([None, o], tf.float32),
+            "action": tf.TensorSpec([None, a], tf.float32),
+            "reward": tf.TensorSpec([None], tf.float32),
+            "next_obs": tf.TensorSpec([None, o], tf.float32),
+            "terminated": tf.TensorSpec([None], tf.float32),
+        }
+        self.train_step = tf.function(self._train_step, input_signature=[signature])
+
+    @property
+    def stat_names(self):
+        """Names of the scalar statistics ``train_step`` returns (besides ``finite``)."""
+        return STAT_NAMES
+
+    def checkpoint_items(self):
+        """Everything that makes up the learner's state, for ``tf.train.Checkpoint``."""
+        return dict(q=self.q, target_q=self.target_q, sampler=self.sampler,
+                    q_optimizer=self.q_optimizer, policy_optimizer=self.policy_optimizer,
+                    step=self.step, rng=self.rng)
+
+    def _log_density(self, obs, actions):
+        return losses.squashed_log_density(self.q((obs, actions)), actions, self.config.squash_eps)
+
+    def _update_target(self):
+        tau = self.config.tau
+        for target, source in zip(self.target_q.weights, self.q.weights):
+            target.assign(tau * source + (1.0 - tau) * target)
+
+    def _train_step(self, batch):
+        cfg, act_dim = self.config, self.spec.act_dim
+        obs, action = batch["obs"], batch["action"]
+        batch_size = tf.shape(obs)[0]
+
+        # eq. 10: soft value of s' from the target Q at M uniform actions per state.
+        uniform = self.rng.uniform([batch_size, cfg.value_particles, act_dim], -1.0, 1.0)
+        next_q = self.target_q((batch["next_obs"], uniform))  # [B, M]
+        v_next = losses.soft_value(next_q, act_dim)  # [B]
+        # eq. 11: regress Q(s, a) on the soft Bellman target.
+        target = losses.soft_bellman_target(batch["reward"], batch["terminated"], v_next,
+                                            cfg.reward_scale, cfg.discount)
+        with tf.GradientTape() as tape:
+            q_pred = self.q((obs, action))  # [B]
+            q_loss = losses.soft_bellman_loss(q_pred, target)
+        q_grads = tape.gradient(q_loss, self.q.trainable_variables)
+
+        # eq. 13-14: amortized SVGD toward exp(Q), from the same Q parameters.
+        xi = self.rng.normal([batch_size, cfg.kernel_particles, act_dim])
+        policy_grads, phi, h = amortized_svgd_gradients(
+            self.sampler, obs, xi, self._log_density, cfg.num_fixed, cfg.kernel_h_min)
+
+        finite = _all_finite([q_loss] + q_grads + policy_grads)
+
+        def apply():
+            self.q_optimizer.apply_gradients(zip(q_grads, self.q.trainable_variables))
+            self.policy_optimizer.apply_gradients(
+                zip(policy_grads, self.sampler.trainable_variables))
+            self.step.assign_add(1)
+            if_due = tf.equal(self.step % cfg.target_update_period, 0)
+            tf.cond(if_due, lambda: (self._update_target(), tf.constant(True))[1],
+                    lambda: tf.constant(False))
+            return tf.constant(True)
+
+        tf.cond(finite, apply, lambda: tf.constant(False))
+        return {
+            "loss/q": q_loss,
+            "q/mean": tf.reduce_mean(q_pred),
+            "v_next/mean": tf.reduce_mean(v_next),
+            "svgd/phi_norm": tf.reduce_mean(tf.norm(phi, axis=-1)),
+            "kernel/bandwidth": tf.reduce_mean(h),
+            "finite": finite,
+        }

@@ -1,0 +1,59 @@
+"""Train soft Q-learning on any Gymnasium env with a bounded Box action space.
+
+    python -m softq_tf.train --env=softq_tf/MultiGoal-v0 --total_steps=20000 --seed=0 \
+        --logdir=runs/multigoal [--override=reward_scale=0.1 ...] [--resume]
+
+Writes config.json, progress.csv, tensorboard/, checkpoints/ and, at the end, the policy/ and
+q_function/ SavedModels into --logdir. Exit codes: 0 success, 2 bad input (one line, no traceback),
+1 failure during training.
+"""
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+
+from softq_tf import experiment, loop  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id.")
+flags.DEFINE_string("algo", "sql", "Algorithm: sql (ddpg arrives with the baseline).")
+flags.DEFINE_integer("total_steps", 100_000, "Environment steps to train for.")
+flags.DEFINE_integer("seed", 0, "Random seed.")
+flags.DEFINE_string("logdir", "runs/default", "Run folder.")
+flags.DEFINE_multi_string("override", [], "key=value for any SQLConfig or LoopConfig field.")
+flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir.")
+
+
+def _fail(code, message):
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def main(argv):
+    tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
+    if len(argv) > 1:
+        _fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
+    try:
+        run = experiment.prepare(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
+                                 FLAGS.logdir, FLAGS.override, FLAGS.resume)
+    except ValueError as e:
+        _fail(2, e)
+    try:
+        experiment.execute(run)
+    except loop.NonFiniteError as e:
+        _fail(1, e)
+    except Exception as e:  # noqa: BLE001 - report any training failure as exit 1 with its cause
+        logging.exception("training failed")
+        _fail(1, f"training failed: {type(e).__name__}: {e}")
+
+
+def run():
+    """Console entry point."""
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()
