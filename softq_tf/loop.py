@@ -125,7 +125,8 @@ class _Progress:
         return row
 
 
-def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False, env_id=None):
+def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False, env_id=None,
+          replay=None):
     """Trains ``learner`` on ``env`` for ``config.total_steps`` environment steps.
 
     Args:
@@ -137,6 +138,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
       eval_env: env for evaluations (defaults to ``env``).
       resume: continue from the newest loadable checkpoint in ``logdir`` if there is one.
       env_id: name used in error messages.
+      replay: the buffer to fill (default: a new one of ``config.replay_capacity``); pass one to
+        pre-load transitions or to inspect them afterwards. A resumed checkpoint's buffer replaces it.
 
     Returns:
       dict with ``steps``, ``episodes`` and ``last_stats`` (the final update's statistics).
@@ -146,7 +149,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         finite state is written first.
     """
     spec, env_id = learner.spec, env_id or str(env.spec.id if env.spec else env)
-    replay = ReplayBuffer(config.replay_capacity, spec.obs_dim, spec.act_dim)
+    if replay is None:
+        replay = ReplayBuffer(config.replay_capacity, spec.obs_dim, spec.act_dim)
     rng = np.random.default_rng(seed)
     step, episodes = 0, 0
     checkpointer = None

@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 
-def bandit_reward(action, well=0.5, depth=4.0, tilt=0.5):
+def bandit_reward(action, well=0.5, depth=4.0, tilt=0.1):
     """r(a) = -depth * (a^2 - well^2)^2 + tilt * a: two wells at a = +-well, the right one deeper."""
     a = np.asarray(action, np.float64)
     return -depth * (a ** 2 - well ** 2) ** 2 + tilt * a
@@ -34,7 +34,7 @@ class ContinuousBanditEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, well=0.5, depth=4.0, tilt=0.5):
+    def __init__(self, well=0.5, depth=4.0, tilt=0.1):
         if not 0.0 < well < 1.0:
             raise ValueError(f"well={well!r} is invalid: must be in (0, 1)")
         if not depth >= 0.0:

@@ -1,0 +1,99 @@
+"""The environment loop: what it stores, when it stops, and how it resumes."""
+import csv
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from softq_tf import LoopConfig, NonFiniteError, ReplayBuffer, SoftQLearner, SQLConfig, train
+from softq_tf import EnvSpec, evaluate
+
+
+class CounterEnv(gym.Env):
+    """Observation = steps taken; terminates at ``terminate_at`` (if set); reward ``reward_at``(t)."""
+
+    def __init__(self, terminate_at=None, nan_at=None):
+        self.observation_space = gym.spaces.Box(-100, 100, (1,), np.float32)
+        self.action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+        self.terminate_at, self.nan_at, self.total = terminate_at, nan_at, 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        self.total += 1
+        reward = float("nan") if self.total == self.nan_at else 1.0
+        return (np.full(1, self.t, np.float32), reward, self.t == self.terminate_at, False, {})
+
+
+def make_learner():
+    config = SQLConfig(hidden_sizes=(8,), kernel_particles=4, value_particles=4)
+    return SoftQLearner(EnvSpec(1, 1, (-1.0,), (1.0,)), config, seed=0)
+
+
+def small_loop(**kwargs):
+    base = dict(total_steps=30, batch_size=8, min_pool=10, log_every=10, checkpoint_every=0)
+    base.update(kwargs)
+    return LoopConfig(**base)
+
+
+def test_termination_is_stored_and_truncation_is_not():
+    terminating = ReplayBuffer(100, 1, 1)
+    summary = train(gym.wrappers.TimeLimit(CounterEnv(terminate_at=3), 10), make_learner(),
+                    small_loop(), replay=terminating)
+    assert summary["episodes"] == 10
+    np.testing.assert_array_equal(terminating._data["terminated"][:30],
+                                  np.tile([0.0, 0.0, 1.0], 10))
+    truncating = ReplayBuffer(100, 1, 1)
+    summary = train(gym.wrappers.TimeLimit(CounterEnv(), 3), make_learner(), small_loop(),
+                    replay=truncating)
+    assert summary["episodes"] == 10  # episodes end every 3 steps, but by a time limit:
+    np.testing.assert_array_equal(truncating._data["terminated"][:30], 0.0)  # they bootstrap
+
+
+def test_non_finite_reward_is_caught_at_its_step(tmp_path):
+    with pytest.raises(NonFiniteError, match=r"env counter-nan .*reward.* at step 17"):
+        train(gym.wrappers.TimeLimit(CounterEnv(nan_at=17), 5), make_learner(), small_loop(),
+              logdir=str(tmp_path), env_id="counter-nan")
+    assert (tmp_path / "checkpoints" / "ckpt-16.index").exists()  # last finite state kept
+
+
+def test_resume_continues_without_duplicate_rows(tmp_path):
+    env = gym.wrappers.TimeLimit(CounterEnv(), 5)
+    train(env, make_learner(), small_loop(total_steps=20, checkpoint_every=10),
+          logdir=str(tmp_path))
+    learner = make_learner()
+    summary = train(env, learner, small_loop(total_steps=40, checkpoint_every=10),
+                    logdir=str(tmp_path), resume=True)
+    assert summary["steps"] == 40
+    with open(tmp_path / "progress.csv") as f:
+        steps = [int(row["step"]) for row in csv.DictReader(f)]
+    assert steps == [10, 20, 30, 40]
+    # one update per step from the step that fills min_pool (10) to 40, across the resume
+    assert int(learner.step) == 40 - 10 + 1
+
+
+def test_evaluate_returns_mean_return_and_length():
+    env = gym.wrappers.TimeLimit(CounterEnv(terminate_at=4), 10)
+    mean_return, mean_length = evaluate(env, make_learner().policy, episodes=3, seed=0)
+    assert (mean_return, mean_length) == (4.0, 4.0)
+
+
+class HugeRewardEnv(CounterEnv):
+    """Finite rewards whose scaled square overflows float32: the loss, not the env, goes non-finite."""
+
+    def step(self, action):
+        obs, _, terminated, truncated, info = super().step(action)
+        return obs, 1e30, terminated, truncated, info
+
+
+def test_non_finite_loss_stops_after_checkpointing_last_finite_state(tmp_path):
+    learner = make_learner()
+    with pytest.raises(NonFiniteError, match="non-finite loss .* at step 10"):
+        train(gym.wrappers.TimeLimit(HugeRewardEnv(), 5), learner, small_loop(),
+              logdir=str(tmp_path), env_id="huge")
+    assert int(learner.step) == 0  # the non-finite update was not applied
+    assert (tmp_path / "checkpoints" / "ckpt-10.index").exists()

@@ -1,0 +1,137 @@
+"""SoftQLearner: compiled once, deterministic, and learning the paper's targets on known problems."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras
+from conftest import make_batch
+from softq_tf import EnvSpec, SoftQLearner, SQLConfig, networks, sql
+from softq_tf.envs import bandit
+
+
+def test_train_step_traces_once_for_any_batch_size(tiny_spec, tiny_config):
+    learner = SoftQLearner(tiny_spec, tiny_config, seed=0)
+    for n in (32, 7, 64, 32):
+        learner.train_step(make_batch(tiny_spec, n, seed=n))
+    assert learner.train_step.experimental_get_tracing_count() == 1
+    assert int(learner.step) == 4
+
+
+def test_same_seed_gives_identical_weights(tiny_spec, tiny_config):
+    def weights_after(steps, seed):
+        learner = SoftQLearner(tiny_spec, tiny_config, seed=seed)
+        for i in range(steps):
+            learner.train_step(make_batch(tiny_spec, 32, seed=i))
+        return [w.numpy() for w in learner.q.weights + learner.sampler.weights]
+
+    first, second, other = weights_after(20, 3), weights_after(20, 3), weights_after(20, 4)
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first, other))
+
+
+def test_target_is_hard_copied_every_period(tiny_spec):
+    config = SQLConfig(hidden_sizes=(8,), kernel_particles=4, value_particles=4,
+                       target_update_period=3)
+    learner = SoftQLearner(tiny_spec, config, seed=0)
+    initial = [w.numpy() for w in learner.target_q.weights]
+    for i in range(2):
+        learner.train_step(make_batch(tiny_spec, 16, seed=i))
+    for a, b in zip(initial, learner.target_q.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+    learner.train_step(make_batch(tiny_spec, 16, seed=2))
+    for a, b in zip(learner.q.weights, learner.target_q.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_non_finite_batch_changes_nothing(tiny_spec, tiny_config):
+    learner = SoftQLearner(tiny_spec, tiny_config, seed=0)
+    before = [w.numpy() for w in learner.q.weights + learner.sampler.weights]
+    batch = make_batch(tiny_spec, 16)
+    batch["reward"][3] = np.nan
+    stats = learner.train_step(batch)
+    assert not bool(stats["finite"])
+    assert int(learner.step) == 0
+    for a, b in zip(before, learner.q.weights + learner.sampler.weights):
+        np.testing.assert_array_equal(a, b.numpy())
+
+
+@pytest.mark.parametrize("field,value", [
+    ("kernel_update_ratio", 0.0), ("kernel_update_ratio", 1.0), ("kernel_particles", 0),
+    ("value_particles", -3), ("hidden_sizes", ()), ("discount", 1.5), ("tau", 0.0),
+    ("q_lr", -1e-3)])
+def test_config_rejects_bad_values(field, value):
+    with pytest.raises(ValueError, match=field):
+        SQLConfig(**{field: value})
+
+
+def test_config_needs_two_fixed_particles():
+    with pytest.raises(ValueError, match="2 fixed"):
+        SQLConfig(kernel_particles=3, kernel_update_ratio=0.5)
+
+
+MODES = np.array([[0.5, 0.5], [-0.5, 0.5], [0.5, -0.5], [-0.5, -0.5]], np.float32)
+MODE_SIGMA = 0.25  # modes 4 sigma apart: the density has four separate peaks (checked below)
+
+
+def four_bump_log_density(obs, actions):
+    sq = tf.reduce_sum(tf.square(actions[:, :, None, :] - MODES), axis=-1)  # [B, K, 4]
+    return tf.reduce_logsumexp(-sq / (2 * MODE_SIGMA ** 2), axis=-1)
+
+
+def train_sampler_on_four_bumps(repulsive, steps=1500, seed=0):
+    keras.utils.set_random_seed(seed)
+    sampler = networks.sampling_network(EnvSpec(1, 2, (-1, -1), (1, 1)), (64, 64))
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(sampler.trainable_variables)
+    noise = tf.random.Generator.from_seed(seed)
+
+    @tf.function
+    def step():
+        grads, _, _ = sql.amortized_svgd_gradients(
+            sampler, tf.zeros([16, 1]), noise.normal([16, 32, 2]), four_bump_log_density,
+            num_fixed=16, repulsive=repulsive)
+        optimizer.apply_gradients(zip(grads, sampler.trainable_variables))
+
+    for _ in range(steps):
+        step()
+    samples = sampler((tf.zeros([1000, 1]), noise.normal([1000, 2]))).numpy()
+    nearest = np.argmin(np.sum((samples[:, None] - MODES) ** 2, axis=-1), axis=1)
+    return np.bincount(nearest, minlength=4) / 1000.0
+
+
+def test_svgd_learns_all_modes_and_collapses_without_repulsion():
+    saddle = four_bump_log_density(None, tf.constant([[[0.5, 0.0]]])).numpy()
+    peak = four_bump_log_density(None, tf.constant([[[0.5, 0.5]]])).numpy()
+    assert peak - saddle > 1.0  # really multimodal: a valley between neighbouring modes
+    with_repulsion = train_sampler_on_four_bumps(repulsive=True)
+    assert np.all(with_repulsion >= 0.10), with_repulsion
+    without_repulsion = train_sampler_on_four_bumps(repulsive=False)
+    assert np.sum(without_repulsion >= 0.10) < 4, without_repulsion
+
+
+def test_bandit_samples_match_max_ent_policy_by_quadrature():
+    """Discount 0: Q = r / alpha, so samples follow exp(r(a)/alpha)(1 - a^2)/Z (squash correction)."""
+    alpha = 0.1
+    config = SQLConfig(hidden_sizes=(64, 64), discount=0.0, reward_scale=1.0 / alpha,
+                       kernel_particles=32, q_lr=1e-3, policy_lr=1e-3)
+    learner = SoftQLearner(EnvSpec(1, 1, (-1.0,), (1.0,)), config, seed=0)
+    rng = np.random.default_rng(0)
+    zeros = np.zeros((128, 1), np.float32)
+    for _ in range(1500):
+        action = rng.uniform(-1, 1, (128, 1)).astype(np.float32)  # uniform q_a of eq. 11
+        learner.train_step(dict(obs=zeros, action=action, next_obs=zeros,
+                                reward=bandit.bandit_reward(action[:, 0]).astype(np.float32),
+                                terminated=np.ones(128, np.float32)))
+    samples = learner.policy.normalized_action(
+        np.zeros((20000, 1), np.float32), rng.standard_normal((20000, 1)).astype(np.float32))
+    samples = samples.numpy()[:, 0]
+    grid = np.linspace(-1, 1, 4001)
+    density = bandit.target_density(grid, alpha)
+    mean = np.trapezoid(grid * density, grid)
+    std = np.sqrt(np.trapezoid((grid - mean) ** 2 * density, grid))
+    right_mass = np.trapezoid(density * (grid > 0), grid)
+    assert 0.1 < right_mass < 0.9  # both wells carry mass: the target is bimodal
+    assert abs(samples.mean() - mean) < 0.03, (samples.mean(), mean)
+    assert abs(samples.std() - std) < 0.03, (samples.std(), std)
+    assert abs(np.mean(samples > 0) - right_mass) < 0.04
