@@ -1,0 +1,131 @@
+"""Reproduces Figure 1: a multimodal policy learned by soft Q-learning on the multi-goal task.
+
+Left: trajectories of the stochastic SQL policy started at the origin, over the level curves of the
+reward's distance term, with the four goals in red. Right: contours of the learned Q(s, .) over the
+action square at the states (-2.5, 0), (0, 0) and (2.5, 2.5), with 100 actions sampled from the
+policy as stars. The paper's claim: all four goals are reached from the same start.
+
+    python -m paper_repro.fig1 [--profile=quick] [--out_dir=out/fig1]
+
+fig1.json holds, per seed, the fraction of evaluation episodes ending at each goal, and the data of
+the drawn panels (trajectories, Q grids, samples).
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gymnasium as gym  # noqa: E402
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app  # noqa: E402
+
+from paper_repro import common, profiles  # noqa: E402
+from softq_tf import envs  # noqa: E402
+from softq_tf.envs.multigoal import GOALS, goal_distance_cost  # noqa: E402
+
+ENV_ID = "softq_tf/MultiGoal-v0"
+Q_STATES = ((-2.5, 0.0), (0.0, 0.0), (2.5, 2.5))
+GRID = 50
+SAMPLES = 100
+MIN_GOAL_FRACTION = 0.10  # the claim checked: every goal reached in >= 10% of episodes
+
+
+def evaluate_goals(policy, episodes, seed):
+    """Rolls out the exported policy from the origin; returns trajectories and goal indices."""
+    env = gym.make(ENV_ID)
+    trajectories, goals = [], []
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        path, done, info = [obs.tolist()], False, {"goal": -1}
+        while not done:
+            action = policy.sample_action(obs[None].astype(np.float32))[0].numpy()
+            obs, _, terminated, truncated, info = env.step(action)
+            path.append(obs.tolist())
+            done = terminated or truncated
+        trajectories.append(path)
+        goals.append(info["goal"])
+    return trajectories, goals
+
+
+def q_panels(policy, q_function):
+    """Q over a GRID x GRID action grid and SAMPLES policy actions at each of Q_STATES."""
+    ticks = np.linspace(-1, 1, GRID, dtype=np.float32)
+    ax, ay = np.meshgrid(ticks, ticks)
+    actions = np.stack([ax.ravel(), ay.ravel()], axis=1)
+    panels = []
+    for state in Q_STATES:
+        obs = np.tile(np.array(state, np.float32), (len(actions), 1))
+        q = q_function.q_values(obs, actions).numpy().reshape(GRID, GRID)
+        samples = policy.sample_actions(np.array([state], np.float32), tf.constant(SAMPLES))
+        panels.append(dict(state=list(state), q=q.tolist(),
+                           samples=samples.numpy()[0].tolist()))
+    return ticks.tolist(), panels
+
+
+def draw(trajectories, ticks, panels):
+    fig = plt.figure(figsize=(13, 4.2))
+    left = fig.add_subplot(1, 4, 1)
+    xs = np.linspace(-7, 7, 200)
+    grid_x, grid_y = np.meshgrid(xs, xs)
+    cost = goal_distance_cost(np.stack([grid_x, grid_y], axis=-1))
+    left.contour(grid_x, grid_y, -cost, levels=15, colors="0.6", linewidths=0.8)
+    for path in trajectories:
+        path = np.asarray(path)
+        left.plot(path[:, 0], path[:, 1], color="tab:blue", linewidth=0.8, alpha=0.7)
+    left.scatter(GOALS[:, 0], GOALS[:, 1], color="red", s=60, zorder=3)
+    left.set(xlim=(-7, 7), ylim=(-7, 7), aspect="equal", title="trajectories from the origin")
+    for i, panel in enumerate(panels):
+        ax = fig.add_subplot(1, 4, i + 2)
+        ax.contourf(ticks, ticks, np.asarray(panel["q"]), levels=20, cmap="viridis")
+        samples = np.asarray(panel["samples"])
+        ax.scatter(samples[:, 0], samples[:, 1], marker="*", color="white", s=18,
+                   edgecolors="black", linewidths=0.3)
+        ax.set(xlim=(-1, 1), ylim=(-1, 1), aspect="equal",
+               title=f"Q(s, a) at s = ({panel['state'][0]:g}, {panel['state'][1]:g})")
+    fig.tight_layout()
+    return fig
+
+
+def main(argv):
+    del argv
+    try:
+        preset = profiles.get(profiles.FIG1, common.FLAGS.profile)
+        root = common.out_dir("fig1")
+        run_dirs = common.ensure_runs(root, "sql", ENV_ID, common.seeds(preset), preset)
+    except ValueError as e:
+        common.fail(e)
+    envs.register_envs()
+    per_seed, drawn = [], None
+    for run_dir in run_dirs:
+        policy = tf.saved_model.load(os.path.join(run_dir, "policy"))
+        q_function = tf.saved_model.load(os.path.join(run_dir, "q_function"))
+        tf.random.set_seed(0)
+        trajectories, goals = evaluate_goals(policy, preset["eval_episodes"], seed=0)
+        fractions = [float(np.mean(np.asarray(goals) == g)) for g in range(len(GOALS))]
+        per_seed.append(dict(run=run_dir, goal_fractions=fractions,
+                             no_goal_fraction=float(np.mean(np.asarray(goals) == -1)),
+                             all_goals_reached=min(fractions) >= MIN_GOAL_FRACTION))
+        if drawn is None:
+            ticks, panels = q_panels(policy, q_function)
+            drawn = dict(trajectories=trajectories, action_ticks=ticks, q_panels=panels)
+    fig = draw(drawn["trajectories"], drawn["action_ticks"], drawn["q_panels"])
+    common.save_figure(fig, root, "fig1")
+    results = dict(figure=1, profile=common.FLAGS.profile, env=ENV_ID,
+                   goals=GOALS.tolist(), episodes_per_seed=preset["eval_episodes"],
+                   min_goal_fraction=MIN_GOAL_FRACTION, seeds=per_seed,
+                   fraction_of_seeds_reaching_all_goals=float(np.mean(
+                       [s["all_goals_reached"] for s in per_seed])),
+                   drawn_seed_run=run_dirs[0], **drawn)
+    common.save_results(results, root, "fig1")
+    for s in per_seed:
+        print(f"{s['run']}: goal fractions {np.round(s['goal_fractions'], 2).tolist()}, "
+              f"no goal {s['no_goal_fraction']:.2f}")
+    print(f"wrote {os.path.join(root, 'fig1.png')} and fig1.json")
+
+
+if __name__ == "__main__":
+    app.run(main)
