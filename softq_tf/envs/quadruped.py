@@ -1,0 +1,285 @@
+"""The quadruped tasks of Figures 3b, 4, 5 and 7: maze, pretraining, two hallways and a U-maze.
+
+The paper's quadruped is rllab's ant; here it is Gymnasium's Ant model (MuJoCo), shipped unchanged
+in ``assets/quadruped.xml``. Every task shares :class:`QuadrupedEnv`'s observation, action,
+termination and horizon, so a policy or Q-function trained on one task loads on any other; the tasks
+differ only in their walls (:mod:`softq_tf.envs.arenas`) and their reward. ``docs/ENVIRONMENTS.md``
+has the pictures and the reasons behind every dimension.
+"""
+import os
+
+import numpy as np
+from gymnasium.envs.mujoco import MujocoEnv
+from gymnasium.spaces import Box
+
+from softq_tf.envs.arenas import (Layout, SpecEditMixin, add_marker, add_walls, hallway_layout,
+                                  maze_layout, require_non_negative, require_positive, umaze_layout)
+
+ASSET = os.path.join(os.path.dirname(__file__), "assets", "quadruped.xml")
+FRAME_SKIP = 5  # Gymnasium's Ant-v5: 5 physics steps of 0.01 s, so one env step is 0.05 s.
+TORSO_RADIUS = 0.25  # radius of ``torso_geom`` in the asset; no torso centre gets closer to a wall.
+HEALTHY_Z_RANGE = (0.2, 1.0)  # Gymnasium's Ant-v5 healthy torso height range, in metres.
+HALLWAY_WIDTHS = {"wide": 8.0, "narrow": 3.0}  # inner width between the walls, in metres.
+
+
+class QuadrupedEnv(SpecEditMixin, MujocoEnv):
+    """Gymnasium's Ant on a floor with optional walls: the machinery shared by every quadruped task.
+
+    - Observation (29-D, float64): the full ``qpos`` (torso x, y, z, torso orientation quaternion
+      w, x, y, z, then the 8 hip/ankle angles) followed by the full ``qvel`` (torso linear and
+      angular velocity, 8 joint velocities). The torso x, y are kept, unlike Ant-v5, because the
+      target tasks' rewards depend on them; contact forces are left out.
+    - Action (8-D Box [-1, 1], float32): hip and ankle torques (gear 150), Ant-v5's actuator order.
+    - Termination: the robot flipped over, i.e. the torso's z-axis points below the horizon, or the
+      torso centre's height left [0.2, 1.0] m (Ant-v5's healthy range), or the state is not finite.
+    - Horizon: 500 steps of 0.05 s (the registered time limit).
+    - Start: the origin, Ant's initial pose with uniform +-``reset_noise_scale`` noise on ``qpos``
+      and Gaussian noise of std ``reset_noise_scale`` on ``qvel`` (Ant-v5's rule).
+    - ``info``: ``x_position``, ``y_position`` (torso), ``x_velocity``, ``y_velocity``.
+
+    Subclasses define :meth:`_reward`.
+
+    Args:
+      layout: the arena's walls (default: none, an empty floor).
+      reset_noise_scale: scale of the start-state noise (0.1, as Ant-v5).
+      **kwargs: passed to ``MujocoEnv`` (``render_mode``, ``width``, ``height``, ...).
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array", "depth_array"], "render_fps": 20}
+
+    def __init__(self, layout=Layout(), reset_noise_scale=0.1, **kwargs):
+        require_non_negative(reset_noise_scale=reset_noise_scale)
+        self.layout = layout
+        self._reset_noise_scale = reset_noise_scale
+        MujocoEnv.__init__(self, ASSET, FRAME_SKIP, observation_space=None,
+                           default_camera_config={"distance": 8.0, "elevation": -45.0}, **kwargs)
+        obs_dim = self.model.nq + self.model.nv
+        self.observation_space = Box(-np.inf, np.inf, (obs_dim,), np.float64)
+        self._torso = self.model.body("torso").id
+
+    def _edit_spec(self, spec):
+        add_walls(spec, self.layout.walls)
+
+    def _reward(self, velocity, info):
+        """The task's reward for a step with torso xy ``velocity`` and step ``info``."""
+        raise NotImplementedError
+
+    def _info(self):
+        return {"x_position": float(self.data.qpos[0]), "y_position": float(self.data.qpos[1])}
+
+    def _get_reset_info(self):
+        return self._info()
+
+    def _get_obs(self):
+        return np.concatenate([self.data.qpos, self.data.qvel])
+
+    @property
+    def flipped(self):
+        """Whether the robot is upside down or its torso height is outside the healthy range."""
+        up_z = self.data.xmat[self._torso][8]  # world z-component of the torso's z-axis
+        low, high = HEALTHY_Z_RANGE
+        finite = np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all()
+        return bool(up_z < 0 or not low <= self.data.qpos[2] <= high or not finite)
+
+    def step(self, action):
+        xy_before = self.data.qpos[:2].copy()
+        self.do_simulation(action, self.frame_skip)
+        velocity = (self.data.qpos[:2] - xy_before) / self.dt
+        info = self._info()
+        info.update(x_velocity=float(velocity[0]), y_velocity=float(velocity[1]))
+        reward = self._reward(velocity, info)
+        if self.render_mode == "human":
+            self.render()
+        # The time limit comes from the TimeLimit wrapper that gym.make adds.
+        return self._get_obs(), reward, self.flipped, False, info
+
+    def reset_model(self):
+        noise = self._reset_noise_scale
+        qpos = self.init_qpos + self.np_random.uniform(-noise, noise, self.model.nq)
+        qvel = self.init_qvel + noise * self.np_random.standard_normal(self.model.nv)
+        self.set_state(qpos, qvel)
+        return self._get_obs()
+
+
+class QuadrupedPretrainEnv(QuadrupedEnv):
+    """Pretraining task (Fig. 4 left, Fig. 7): run fast in any direction on an empty floor.
+
+    Reward: the torso's horizontal speed ``||(dx, dy)|| / dt`` in m/s, the same in every direction;
+    no control cost and no alive bonus (flipping ends the episode, which forfeits the speed reward).
+    Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
+    """
+
+    def _reward(self, velocity, info):
+        return float(np.linalg.norm(velocity))
+
+
+class QuadrupedHallwayEnv(QuadrupedPretrainEnv):
+    """Hallway task (Fig. 4 middle, Fig. 5): the pretraining reward between two walls along x.
+
+    The walls run along x, from x = -length/2 to length/2, at y = +-width/2 (the inner faces), so
+    the robot's sideways (y) motion is bounded and speed pays only along the hallway. Both ends are
+    open; at 200 m the walls outlast 500 steps (25 s) of running at up to 4 m/s either way.
+
+    - ``"wide"``: 8 m between the walls; standing on spread legs (they reach 0.9-1.1 m from the
+      torso centre) the robot can drift about +-3 m sideways.
+    - ``"narrow"``: 3 m between the walls; standing, the torso centre keeps within about +-0.6 m:
+      the walls funnel the robot.
+
+    Whatever the legs do, the torso centre stays within ``|y| <= width/2 - 0.25`` (its radius).
+
+    Reward, observation, action, termination and horizon: see :class:`QuadrupedPretrainEnv`.
+
+    Args:
+      hallway: ``"wide"`` or ``"narrow"``.
+      length: length of the walls in metres (200).
+      **kwargs: passed to :class:`QuadrupedEnv`.
+    """
+
+    def __init__(self, hallway="wide", length=200.0, **kwargs):
+        if hallway not in HALLWAY_WIDTHS:
+            raise ValueError(f"hallway={hallway!r} is invalid: must be one of "
+                             f"{sorted(HALLWAY_WIDTHS)}")
+        self.hallway = hallway
+        self.width = HALLWAY_WIDTHS[hallway]
+        super().__init__(layout=hallway_layout(self.width, length), **kwargs)
+
+
+class QuadrupedTargetEnv(QuadrupedEnv):
+    """A quadruped task rewarded by a Gaussian bump at a target on the floor.
+
+    Reward: ``exp(-d^2 / (2 bump_std^2))`` with d the horizontal distance from the torso centre to
+    the target (1 on the target, no other term). ``info["distance"]`` is d. A red disc marks the
+    target (visual only). Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
+
+    Args:
+      layout: the arena's walls.
+      target: (x, y) of the bump's centre; must lie in the arena's free space.
+      bump_std: width of the bump in metres.
+      **kwargs: passed to :class:`QuadrupedEnv`.
+    """
+
+    def __init__(self, layout, target, bump_std, **kwargs):
+        require_positive(bump_std=bump_std)
+        target = np.asarray(target, np.float64)
+        if target.shape != (2,) or not layout.is_free(target):
+            raise ValueError(f"target={tuple(np.ravel(target))!r} is invalid: must be an (x, y) "
+                             f"point in the free space inside {layout.bounds}, outside every wall")
+        self.target = target
+        self.bump_std = bump_std
+        super().__init__(layout=layout, **kwargs)
+
+    def _edit_spec(self, spec):
+        super()._edit_spec(spec)
+        add_marker(spec, "target", pos=(*self.target, 0.005), size=(0.5, 0.005),
+                   rgba=(0.9, 0.15, 0.15, 0.7))
+
+    def _info(self):
+        info = super()._info()
+        info["distance"] = float(np.linalg.norm(self.data.qpos[:2] - self.target))
+        return info
+
+    def _reward(self, velocity, info):
+        return float(np.exp(-0.5 * (info["distance"] / self.bump_std) ** 2))
+
+
+def _require_passable(**widths):
+    """Raises ValueError unless each corridor width exceeds the torso's diameter."""
+    require_positive(**widths)
+    for name, value in widths.items():
+        if value <= 2 * TORSO_RADIUS:
+            raise ValueError(f"{name}={value!r} is invalid: must be > {2 * TORSO_RADIUS} "
+                             "(the torso's diameter)")
+
+
+class QuadrupedMazeEnv(QuadrupedTargetEnv):
+    """Maze task (Fig. 3b): two look-alike passages to the target, the upper one blocked at its end.
+
+    Top view with the defaults (metres; S start at the origin, T target, B barrier)::
+
+        y= 4.5 +----------------------------------------------+
+               |  start  :  upper passage          |B|  goal  |
+        y= 1.5 |  hall   +---------------------------+  hall  |
+               |    S    |      island (8 x 3)       |    T   |   T = (11, 0)
+        y=-1.5 |         +---------------------------+        |
+               |         :  lower passage                     |
+        y=-4.5 +----------------------------------------------+
+             x=-1.5     1.5                       9  9.5     12.5
+
+    A start hall and a goal hall, each ``passage_width`` wide, are joined by an upper and a lower
+    passage of ``passage_width`` around the island. From the start both passages look alike and the
+    reward rises the same way along both, but a barrier (``barrier_thickness`` thick) closes the
+    upper passage at the island's far end; only the lower passage reaches the target.
+
+    Reward: Gaussian bump at the target, ``bump_std`` = 4 m so it is felt from the start (0.02
+    there, 0.78 at the barrier, 1 on the target); see :class:`QuadrupedTargetEnv`.
+    ``info["distance"]``: torso distance to the target.
+
+    Args:
+      passage_width: width of the halls and passages (3 m; the ant spans about 2.2 m).
+      island_length: length of the island and the passages along x (8 m).
+      island_width: width of the island between the passages (3 m).
+      barrier_thickness: thickness of the barrier along x (0.5 m).
+      target: (x, y) of the bump; default the goal hall's centre,
+        (passage_width + island_length, 0).
+      bump_std: width of the Gaussian bump (4 m).
+      **kwargs: passed to :class:`QuadrupedEnv`.
+    """
+
+    def __init__(self, passage_width=3.0, island_length=8.0, island_width=3.0,
+                 barrier_thickness=0.5, target=None, bump_std=4.0, **kwargs):
+        _require_passable(passage_width=passage_width)
+        layout, self.blocked_passage = maze_layout(passage_width, island_length, island_width,
+                                                   barrier_thickness)
+        if target is None:
+            target = (passage_width + island_length, 0.0)
+        super().__init__(layout, target, bump_std, **kwargs)
+
+    @property
+    def threshold(self):
+        """Closest torso-to-target distance reachable through the blocked (upper) passage.
+
+        The torso centre stays at least its radius (0.25 m) from every wall, so in the upper passage
+        it is confined to the passage's open part shrunk by that radius; the threshold is the
+        distance from the target to that rectangle (2.85 m with the defaults: from the corner (8.75,
+        1.75) to (11, 0)). The legs keep the torso farther still, so this is a lower bound: a run
+        that gets closer than ``threshold`` must have used the lower passage.
+        """
+        return self.blocked_passage.shrunk(TORSO_RADIUS).distance(self.target)
+
+
+class QuadrupedUMazeEnv(QuadrupedTargetEnv):
+    """U-maze task (Fig. 4 right, Fig. 5): a U-shaped corridor with a Gaussian bump at its far end.
+
+    Top view with the defaults (metres; S start at the origin, T target)::
+
+        y= 6.5 +-------------------------------+
+               |  T   upper arm                 |   T = (0, 5)
+        y= 3.5 +------------------------+       |
+               |   divider (8 x 2)      |  turn |
+        y= 1.5 +------------------------+       |
+               |  S   lower arm                 |
+        y=-1.5 +-------------------------------+
+             x=-1.5                    6.5      9.5
+
+    The robot walks along the lower arm, turns, and comes back along the upper arm to the target
+    above its start: 5 m away in a straight line, about 21 m along the corridor. Reward: Gaussian
+    bump at the target with ``bump_std`` = 2 m (0.04 at the start, about 0 at the turn), so the
+    corridor has to be followed away from the bump first; see :class:`QuadrupedTargetEnv`.
+
+    Args:
+      corridor_width: width of both arms and the turn (3 m).
+      arm_length: length of the divider between the arms (8 m); each arm runs from
+        x = -corridor_width/2 to the turn, whose far wall is at arm_length + corridor_width/2.
+      divider_width: thickness of the divider between the arms (2 m).
+      target: (x, y) of the bump; default the upper arm's end, (0, corridor_width + divider_width).
+      bump_std: width of the Gaussian bump (2 m).
+      **kwargs: passed to :class:`QuadrupedEnv`.
+    """
+
+    def __init__(self, corridor_width=3.0, arm_length=8.0, divider_width=2.0, target=None,
+                 bump_std=2.0, **kwargs):
+        _require_passable(corridor_width=corridor_width)
+        layout = umaze_layout(corridor_width, arm_length, divider_width)
+        if target is None:
+            target = (0.0, corridor_width + divider_width)
+        super().__init__(layout, target, bump_std, **kwargs)

@@ -1,0 +1,177 @@
+"""Quadruped tasks: shared spaces, Gymnasium API, determinism, rewards, walls and termination."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from gymnasium.utils.env_checker import check_env  # noqa: E402
+
+import softq_tf.envs  # noqa: E402
+from softq_tf.envs import quadruped  # noqa: E402
+
+softq_tf.envs.register_envs()
+TASKS = [env_id for env_id in softq_tf.envs.ENV_IDS if "Quadruped" in env_id]
+
+
+def place(env, xy, z=0.55, velocity=(0.0, 0.0), quat=(1.0, 0.0, 0.0, 0.0)):
+    """Puts the torso at (xy, z) in Ant's initial leg pose with horizontal ``velocity``."""
+    env.reset(seed=0)
+    qpos, qvel = env.init_qpos.copy(), np.zeros(env.model.nv)
+    qpos[:2], qpos[2], qpos[3:7] = xy, z, quat
+    qvel[:2] = velocity
+    env.set_state(qpos, qvel)
+
+
+def push(env, start, waypoints, steps, force=30.0):
+    """Pushes the torso (a horizontal force, 3.3x the robot's weight) through ``waypoints``.
+
+    The legs stay limp; termination is ignored so the push goes on. Returns the info of every step.
+    """
+    place(env, start)
+    torso = env.model.body("torso").id
+    remaining, infos = [np.asarray(w, float) for w in waypoints], []
+    for _ in range(steps):
+        if len(remaining) > 1 and np.linalg.norm(remaining[0] - env.data.qpos[:2]) < 0.5:
+            remaining.pop(0)
+        heading = remaining[0] - env.data.qpos[:2]
+        env.data.xfrc_applied[torso, :2] = (force * heading / np.linalg.norm(heading)
+                                            - 5.0 * env.data.qvel[:2])
+        infos.append(env.step(np.zeros(8, np.float32))[4])
+    return infos
+
+
+@pytest.mark.parametrize("env_id", TASKS)
+def test_check_env_passes(env_id):
+    check_env(gym.make(env_id).unwrapped, skip_render_check=True)
+
+
+def test_all_tasks_share_one_observation_and_action_space():
+    envs = [gym.make(env_id) for env_id in TASKS]
+    for env in envs:
+        assert env.observation_space == envs[0].observation_space
+        assert env.action_space == envs[0].action_space
+        assert env.spec.max_episode_steps == 500
+    assert envs[0].observation_space.shape == (29,)  # qpos 15 (incl. torso x, y) + qvel 14
+    assert envs[0].action_space.shape == (8,)
+    assert np.all(envs[0].action_space.low == -1) and np.all(envs[0].action_space.high == 1)
+
+
+@pytest.mark.parametrize("env_id", TASKS)
+def test_same_seed_and_actions_give_same_trajectory_and_positions_in_info(env_id):
+    actions = np.random.default_rng(0).uniform(-1, 1, (40, 8)).astype(np.float32)
+    runs = []
+    for _ in range(2):
+        env = gym.make(env_id)
+        observations = [env.reset(seed=3)[0]]
+        for action in actions:
+            obs, _, _, _, info = env.step(action)
+            assert obs[0] == info["x_position"] and obs[1] == info["y_position"]
+            observations.append(obs)
+        runs.append(np.array(observations))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_torso_radius_matches_the_model():
+    env = gym.make("softq_tf/QuadrupedPretrain-v0").unwrapped
+    assert env.model.geom("torso_geom").size[0] == quadruped.TORSO_RADIUS
+
+
+@pytest.mark.parametrize("pose, flipped", [
+    (dict(z=0.55), False),
+    (dict(z=0.55, quat=(0.0, 1.0, 0.0, 0.0)), True),  # upside down
+    (dict(z=1.6), True),  # above the healthy range
+])
+def test_episode_ends_when_the_robot_flips(pose, flipped):
+    env = gym.make("softq_tf/QuadrupedPretrain-v0").unwrapped
+    place(env, (0.0, 0.0), **pose)
+    assert env.step(np.zeros(8, np.float32))[2] is flipped
+
+
+def test_pretraining_reward_is_the_same_speed_in_any_direction():
+    env = gym.make("softq_tf/QuadrupedPretrain-v0").unwrapped
+    rewards = []
+    for direction in [(1, 0), (0, -1), (-1, 1), (1, 1)]:
+        # Airborne for the whole step (feet ~0.3 m below the torso), so nothing slows it.
+        velocity = 1.5 * np.array(direction) / np.linalg.norm(direction)
+        place(env, (0.0, 0.0), z=0.9, velocity=velocity)
+        rewards.append(env.step(np.zeros(8, np.float32))[1])
+    np.testing.assert_allclose(rewards, 1.5, rtol=1e-6)
+
+
+@pytest.mark.parametrize("hallway", ["wide", "narrow"])
+def test_hallway_walls_bound_the_sideways_position(hallway):
+    env = gym.make("softq_tf/QuadrupedHallwayWide-v0" if hallway == "wide"
+                   else "softq_tf/QuadrupedHallwayNarrow-v0").unwrapped
+    half = quadruped.HALLWAY_WIDTHS[hallway] / 2
+    for side in (1, -1):
+        infos = push(env, (0.0, 0.0), [(2.0, side * 20.0)], steps=150)
+        y = np.array([info["y_position"] for info in infos])
+        assert np.abs(y).max() <= half - quadruped.TORSO_RADIUS + 0.02
+        assert np.abs(y).max() > half - 1.5  # the push did reach the wall
+
+
+def test_narrow_hallway_is_narrower_than_wide():
+    assert quadruped.HALLWAY_WIDTHS["narrow"] < quadruped.HALLWAY_WIDTHS["wide"]
+
+
+def test_maze_threshold_from_geometry():
+    env = gym.make("softq_tf/QuadrupedMaze-v0").unwrapped
+    # Target (11, 0); the torso centre in the upper passage stops at (9 - 0.25, 1.5 + 0.25).
+    assert env.threshold == pytest.approx(np.hypot(11.0 - 8.75, 1.75))
+    np.testing.assert_allclose(env.target, (11.0, 0.0))
+
+
+def test_maze_upper_passage_is_blocked():
+    env = gym.make("softq_tf/QuadrupedMaze-v0").unwrapped
+    for route in ([(11.0, 0.0)], [(11.0, 3.0), (11.0, 0.0)]):  # straight at T, or along the passage
+        infos = push(env, (7.0, 3.0), route, steps=200)
+        assert min(info["distance"] for info in infos) >= env.threshold
+
+
+def test_maze_lower_passage_is_open():
+    env = gym.make("softq_tf/QuadrupedMaze-v0").unwrapped
+    infos = push(env, (0.0, 0.0), [(0.0, -3.0), (11.0, -3.0), (11.0, 0.0)], steps=400)
+    assert min(info["distance"] for info in infos) < 0.5
+
+
+def test_umaze_divider_separates_start_and_target():
+    env = gym.make("softq_tf/QuadrupedUMaze-v0").unwrapped
+    infos = push(env, (0.0, 0.0), [(0.0, 5.0)], steps=150)
+    assert min(info["distance"] for info in infos) > 3.0  # target (0, 5), divider y in [1.5, 3.5]
+
+
+@pytest.mark.parametrize("env_id, offset", [("softq_tf/QuadrupedMaze-v0", (0.0, -2.0)),
+                                             ("softq_tf/QuadrupedUMaze-v0", (1.0, 0.0))])
+def test_target_reward_is_a_gaussian_bump(env_id, offset):
+    env = gym.make(env_id).unwrapped
+    place(env, env.target, z=0.9)
+    _, reward_at_target, _, _, info = env.step(np.zeros(8, np.float32))
+    assert info["distance"] < 0.05 and reward_at_target == pytest.approx(1.0, abs=1e-3)
+    place(env, env.target + offset, z=0.9)  # half a bump width away, clear of the walls
+    _, reward, _, _, info = env.step(np.zeros(8, np.float32))
+    assert info["distance"] == pytest.approx(env.bump_std / 2, abs=0.05)
+    assert reward == pytest.approx(np.exp(-0.5 * (info["distance"] / env.bump_std) ** 2))
+
+
+@pytest.mark.parametrize("env_id, kwargs, name", [
+    ("softq_tf/QuadrupedHallwayWide-v0", dict(hallway="medium"), "hallway"),
+    ("softq_tf/QuadrupedHallwayWide-v0", dict(length=-5.0), "length"),
+    ("softq_tf/QuadrupedMaze-v0", dict(passage_width=-3.0), "passage_width"),
+    ("softq_tf/QuadrupedMaze-v0", dict(passage_width=0.4), "passage_width"),
+    ("softq_tf/QuadrupedMaze-v0", dict(island_width=-1.0), "island_width"),
+    ("softq_tf/QuadrupedMaze-v0", dict(island_length=0.0), "island_length"),
+    ("softq_tf/QuadrupedMaze-v0", dict(barrier_thickness=9.0), "barrier_thickness"),
+    ("softq_tf/QuadrupedMaze-v0", dict(target=(5.0, 0.0)), "target"),  # inside the island
+    ("softq_tf/QuadrupedMaze-v0", dict(target=(9.2, 3.0)), "target"),  # inside the barrier
+    ("softq_tf/QuadrupedMaze-v0", dict(target=(40.0, 0.0)), "target"),  # outside the maze
+    ("softq_tf/QuadrupedMaze-v0", dict(bump_std=0.0), "bump_std"),
+    ("softq_tf/QuadrupedUMaze-v0", dict(corridor_width=-3.0), "corridor_width"),
+    ("softq_tf/QuadrupedUMaze-v0", dict(divider_width=-2.0), "divider_width"),
+    ("softq_tf/QuadrupedUMaze-v0", dict(target=(2.0, 2.5)), "target"),  # inside the divider
+    ("softq_tf/QuadrupedPretrain-v0", dict(reset_noise_scale=-0.1), "reset_noise_scale"),
+])
+def test_bad_arguments_raise_value_error_naming_them(env_id, kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        gym.make(env_id, **kwargs)
