@@ -7,6 +7,29 @@ h = median of the squared distances between the two particle sets / log(Kx), flo
 import tensorflow as tf
 
 
+def lower_median(values):
+    """Exact lower median of each row of non-negative float32 ``values`` [N, n], without sorting.
+
+    Non-negative float32 numbers order like their bit patterns read as int32, so a 31-step bisection
+    over bit patterns finds the smallest value v with count(values <= v) >= (n - 1) // 2 + 1: the
+    (n // 2)-th smallest for even n, the middle one for odd n. This is the element the authors' top_k
+    picks, at a fraction of the cost of a sort for large n (K = 64: 1024 values per state).
+    """
+    rank = (values.shape[-1] - 1) // 2 + 1
+    bits = tf.bitcast(values, tf.int32)  # [N, n]
+    low = tf.fill([tf.shape(values)[0], 1], tf.constant(-1, tf.int32))  # count(<= low) < rank
+    high = tf.reduce_max(bits, axis=-1, keepdims=True)  # count(<= high) >= rank
+
+    def halve(low, high):
+        mid = low + (high - low) // 2
+        enough = tf.reduce_sum(tf.cast(bits <= mid, tf.int32), axis=-1, keepdims=True) >= rank
+        return tf.where(enough, low, mid), tf.where(enough, mid, high)
+
+    # 31 halvings shrink any int32 interval [-1, max] to adjacent ends: high is the answer.
+    _, high = tf.while_loop(lambda low, high: True, halve, (low, high), maximum_iterations=31)
+    return tf.bitcast(high[:, 0], tf.float32)
+
+
 def median_bandwidth(sq_dists, num_xs, h_min=1e-3):
     """Median-heuristic bandwidth per state.
 
@@ -18,12 +41,8 @@ def median_bandwidth(sq_dists, num_xs, h_min=1e-3):
     Returns:
       [N] bandwidths h = max(lower_median(sq_dists) / log(Kx), h_min), treated as constants.
     """
-    n_pairs = sq_dists.shape[-1] * sq_dists.shape[-2]
-    flat = tf.reshape(sq_dists, [-1, n_pairs])  # [N, Kx * Ky]
-    # The (n // 2 + 1)-th largest value is the lower median (the authors' choice).
-    top, _ = tf.math.top_k(flat, k=n_pairs // 2 + 1, sorted=True)
-    median = top[:, -1]
-    h = tf.maximum(median / tf.math.log(float(num_xs)), h_min)
+    flat = tf.reshape(sq_dists, [-1, sq_dists.shape[-2] * sq_dists.shape[-1]])  # [N, Kx * Ky]
+    h = tf.maximum(lower_median(flat) / tf.math.log(float(num_xs)), h_min)
     return tf.stop_gradient(h)
 
 

@@ -46,6 +46,9 @@ class SQLConfig:
       tau: target update rate; 1.0 = hard copy (paper).
       squash_eps: epsilon in the tanh correction sum log(1 - a^2 + eps).
       greedy_candidates: actions sampled per state by ``policy.greedy_action``.
+      jit_compile: compile ``train_step`` with XLA (fuses the many small ops of the kernel and the
+        particle layers; measured faster on CPU by ``benchmarks.throughput``). Same math; results
+        differ from the plain graph only by float rounding.
     """
 
     hidden_sizes: tuple = (128, 128)
@@ -61,6 +64,7 @@ class SQLConfig:
     tau: float = 1.0
     squash_eps: float = 1e-6
     greedy_candidates: int = 64
+    jit_compile: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
@@ -107,10 +111,11 @@ def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-
     Returns:
       (gradients for ``sampler.trainable_variables``, phi [B, K - Kf, A], bandwidths [B]).
     """
+    # Fixed particles are constants: run the sampler on their noise outside the tape, so that
+    # backpropagation covers only the updated ones.
+    fixed = tf.stop_gradient(sampler((obs, xi[:, :num_fixed])))  # [B, Kf, A]
     with tf.GradientTape() as tape:
-        particles = sampler((obs, xi))  # [B, K, A]
-        updated = particles[:, num_fixed:]  # [B, Ku, A]
-    fixed = tf.stop_gradient(particles[:, :num_fixed])  # [B, Kf, A]
+        updated = sampler((obs, xi[:, num_fixed:]))  # [B, Ku, A]
     with tf.GradientTape() as inner:
         inner.watch(fixed)
         log_p = log_density(obs, fixed)  # [B, Kf]
@@ -161,7 +166,8 @@ class SoftQLearner:
             "next_obs": tf.TensorSpec([None, o], tf.float32),
             "terminated": tf.TensorSpec([None], tf.float32),
         }
-        self.train_step = tf.function(self._train_step, input_signature=[signature])
+        self.train_step = tf.function(self._train_step, input_signature=[signature],
+                                      jit_compile=config.jit_compile)
 
     @property
     def stat_names(self):
@@ -184,11 +190,26 @@ class SoftQLearner:
 
     def _train_step(self, batch):
         cfg, act_dim = self.config, self.spec.act_dim
+        batch_size = tf.shape(batch["obs"])[0]
+        uniform = self.rng.uniform([batch_size, cfg.value_particles, act_dim], -1.0, 1.0)
+        xi = self.rng.normal([batch_size, cfg.kernel_particles, act_dim])
+        return self.update_from_noise(batch, uniform, xi)
+
+    def update_from_noise(self, batch, uniform, xi):
+        """One SQL update given its random draws (``train_step`` draws them from ``self.rng``).
+
+        Args:
+          batch: transitions, as for ``train_step``.
+          uniform: [B, M, A] value particles, uniform on [-1, 1]^A (eq. 10).
+          xi: [B, K, A] sampler noise, N(0, I) (eq. 13-14).
+
+        Returns:
+          the statistics dict of ``train_step``.
+        """
+        cfg, act_dim = self.config, self.spec.act_dim
         obs, action = batch["obs"], batch["action"]
-        batch_size = tf.shape(obs)[0]
 
         # eq. 10: soft value of s' from the target Q at M uniform actions per state.
-        uniform = self.rng.uniform([batch_size, cfg.value_particles, act_dim], -1.0, 1.0)
         next_q = self.target_q((batch["next_obs"], uniform))  # [B, M]
         v_next = losses.soft_value(next_q, act_dim)  # [B]
         # eq. 11: regress Q(s, a) on the soft Bellman target.
@@ -200,7 +221,6 @@ class SoftQLearner:
         q_grads = tape.gradient(q_loss, self.q.trainable_variables)
 
         # eq. 13-14: amortized SVGD toward exp(Q), from the same Q parameters.
-        xi = self.rng.normal([batch_size, cfg.kernel_particles, act_dim])
         policy_grads, phi, h = amortized_svgd_gradients(
             self.sampler, obs, xi, self._log_density, cfg.num_fixed, cfg.kernel_h_min)
 

@@ -16,7 +16,10 @@ def tiny_spec():
 
 @pytest.fixture
 def tiny_config():
-    return SQLConfig(hidden_sizes=(16, 16), kernel_particles=8, value_particles=8)
+    # Plain graph: each XLA compile costs seconds, which unit tests of the math need not pay;
+    # tests/test_sql.py checks that the XLA step computes the same update.
+    return SQLConfig(hidden_sizes=(16, 16), kernel_particles=8, value_particles=8,
+                     jit_compile=False)
 
 
 def make_batch(spec, n, seed=0):

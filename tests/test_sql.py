@@ -1,4 +1,6 @@
 """SoftQLearner: compiled once, deterministic, and learning the paper's targets on known problems."""
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -30,9 +32,27 @@ def test_same_seed_gives_identical_weights(tiny_spec, tiny_config):
     assert any(not np.array_equal(a, b) for a, b in zip(first, other))
 
 
+def test_xla_step_computes_the_same_update(tiny_spec, tiny_config):
+    """XLA and the plain graph draw different random numbers, so both get the same draws here."""
+    learners = [SoftQLearner(tiny_spec, tiny_config, seed=5) for _ in range(2)]
+    updates = [tf.function(learner.update_from_noise, jit_compile=jit)
+               for learner, jit in zip(learners, (False, True))]
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        batch = make_batch(tiny_spec, 32, seed=i)
+        uniform = rng.uniform(-1, 1, (32, tiny_config.value_particles, 2)).astype(np.float32)
+        xi = rng.normal(size=(32, tiny_config.kernel_particles, 2)).astype(np.float32)
+        graph_stats, xla_stats = (update(batch, uniform, xi) for update in updates)
+        for key in graph_stats:
+            np.testing.assert_allclose(xla_stats[key], graph_stats[key], rtol=1e-4, atol=1e-5)
+    graph, xla = learners
+    for a, b in zip(graph.q.weights + graph.sampler.weights, xla.q.weights + xla.sampler.weights):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-6)
+
+
 def test_target_is_hard_copied_every_period(tiny_spec):
     config = SQLConfig(hidden_sizes=(8,), kernel_particles=4, value_particles=4,
-                       target_update_period=3)
+                       target_update_period=3, jit_compile=False)
     learner = SoftQLearner(tiny_spec, config, seed=0)
     initial = [w.numpy() for w in learner.target_q.weights]
     for i in range(2):

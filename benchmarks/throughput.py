@@ -1,0 +1,225 @@
+"""Throughput of soft Q-learning against this machine's measured matrix-multiply rate.
+
+Everything is measured in one run, side by side, because the machine is shared and noisy:
+
+- the achievable TensorFlow matmul rate (GFLOP/s) on the networks' layer shapes;
+- SQL updates/s at the standard config (obs 17, action 6, batch 128, 2x128 ReLU, K = 16, K_V = 16)
+  and the paper's (batch 64, 2x200, K = 32, K_V = 50), with the FLOPs of one update counted
+  analytically (:func:`update_flops`), hence the fraction of the machine's limit the update reaches;
+- end-to-end training steps/s (env + replay + update + logging) on SwimmerFinish and a quadruped
+  task, as a fraction of update-only throughput at the same network sizes;
+- a scaling table over batch {64, 128, 256} x K {8, 16, 32, 64};
+- single-observation action latency of the exported SavedModel policy.
+
+    python -m benchmarks.throughput [--out=benchmarks/results/throughput.json] [--quick]
+"""
+import dataclasses
+import json
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from softq_tf import EnvSpec, LoopConfig, SoftQLearner, SQLConfig, export, train  # noqa: E402
+from softq_tf.experiment import make_env  # noqa: E402
+
+flags.DEFINE_string("out", "benchmarks/results/throughput.json", "JSON file for the results.")
+flags.DEFINE_bool("quick", False, "Fewer repeats and a smaller scaling table (a smoke run).")
+FLAGS = flags.FLAGS
+
+STANDARD = dict(obs_dim=17, act_dim=6, batch=128, hidden=(128, 128), k=16, m=16)
+PAPER = dict(obs_dim=17, act_dim=6, batch=64, hidden=(200, 200), k=32, m=50)
+
+
+def mlp_flops(rows, in_dim, hidden, out_dim, states=None, obs_dim=0, passes=1.0):
+    """FLOPs of one MLP evaluation on ``rows`` inputs with the split first layer.
+
+    The observation half of the first layer runs once per state (``states`` rows of ``obs_dim``);
+    every other layer once per row. A multiply-add counts 2 FLOPs; ``passes`` scales for backward
+    work (forward 1, +1 for input gradients, +1 for weight gradients). Biases, activations and the
+    kernel are left out: they are elementwise and small next to the matmuls.
+    """
+    sizes = (in_dim,) + tuple(hidden) + (out_dim,)
+    macs = sum(rows * a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if states:
+        macs += states * obs_dim * hidden[0]
+    return 2.0 * macs * passes
+
+
+def update_flops(obs_dim, act_dim, batch, hidden, k, m, kernel_update_ratio=0.5):
+    """Matmul FLOPs of one SoftQLearner.train_step, counted from the layer sizes.
+
+    - eq. 10: target Q forward on B x M uniform actions (1 pass);
+    - eq. 11: Q forward + weight gradients on B actions (3 passes: forward, input and weight
+      gradients of each layer but the first's input);
+    - eq. 13: sampler forward on the B x Kf fixed noises (1 pass), Q forward + action gradients at
+      the fixed particles (2 passes);
+    - eq. 14: sampler forward + backward on the B x Ku updated noises (3 passes).
+    """
+    fixed = int(k * kernel_update_ratio)
+    updated = k - fixed
+    q = dict(in_dim=act_dim, hidden=hidden, out_dim=1, states=batch, obs_dim=obs_dim)
+    f = dict(in_dim=act_dim, hidden=hidden, out_dim=act_dim, states=batch, obs_dim=obs_dim)
+    return (mlp_flops(batch * m, **q) + mlp_flops(batch, passes=3, **q)
+            + mlp_flops(batch * fixed, **f) + mlp_flops(batch * fixed, passes=2, **q)
+            + mlp_flops(batch * updated, passes=3, **f))
+
+
+def timed_rate(fn, min_seconds):
+    """Calls/s of ``fn`` (already warm) over at least ``min_seconds``; median of 3 windows."""
+    rates = []
+    for _ in range(3):
+        calls, start = 0, time.perf_counter()
+        while time.perf_counter() - start < min_seconds / 3:
+            out = fn()
+            calls += 1
+        if isinstance(out, dict):
+            out = next(iter(out.values()))
+        np.asarray(out)
+        rates.append(calls / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def matmul_gflops(shapes, min_seconds):
+    """Best TF matmul GFLOP/s over layer-like shapes [(rows, in, out), ...] (one matmul per call)."""
+    best = 0.0
+    for rows, n_in, n_out in shapes:
+        a, b = tf.random.normal([rows, n_in]), tf.random.normal([n_in, n_out])
+        fn = tf.function(lambda a=a, b=b: tf.matmul(a, b))
+        fn()
+        best = max(best, timed_rate(fn, min_seconds) * 2.0 * rows * n_in * n_out / 1e9)
+    return best
+
+
+def random_batch(obs_dim, act_dim, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    return dict(obs=rng.normal(size=(batch, obs_dim)).astype(np.float32),
+                action=rng.uniform(-1, 1, (batch, act_dim)).astype(np.float32),
+                reward=rng.normal(size=batch).astype(np.float32),
+                next_obs=rng.normal(size=(batch, obs_dim)).astype(np.float32),
+                terminated=np.zeros(batch, np.float32))
+
+
+def update_rate(obs_dim, act_dim, batch, hidden, k, m, min_seconds):
+    """SQL updates/s of ``train_step`` on a fixed random batch (compiled, warm)."""
+    spec = EnvSpec(obs_dim, act_dim, (-1.0,) * act_dim, (1.0,) * act_dim)
+    learner = SoftQLearner(spec, SQLConfig(hidden_sizes=hidden, kernel_particles=k,
+                                           value_particles=m))
+    data = random_batch(obs_dim, act_dim, batch)
+    tensors = {key: tf.constant(v) for key, v in data.items()}
+    learner.train_step(tensors)
+    return timed_rate(lambda: learner.train_step(tensors), min_seconds)
+
+
+def layer_shapes(cfg):
+    rows = cfg["batch"] * max(cfg["k"], cfg["m"])
+    h = cfg["hidden"][0]
+    return [(rows, h, h), (rows // 2, h, h), (rows, cfg["act_dim"], h)]
+
+
+def config_row(name, cfg, min_seconds):
+    flops = update_flops(cfg["obs_dim"], cfg["act_dim"], cfg["batch"], cfg["hidden"], cfg["k"],
+                         cfg["m"])
+    peak_before = matmul_gflops(layer_shapes(cfg), min_seconds)
+    rate = update_rate(**cfg, min_seconds=min_seconds)
+    peak = max(peak_before, matmul_gflops(layer_shapes(cfg), min_seconds))
+    achieved = rate * flops / 1e9
+    return dict(config=name, **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+                mflops_per_update=flops / 1e6, updates_per_sec=rate, achieved_gflops=achieved,
+                matmul_peak_gflops=peak, fraction_of_peak=achieved / peak)
+
+
+def end_to_end(env_id, steps, min_seconds):
+    """Training steps/s (env, replay, update, logging) vs update-only at the same sizes."""
+    env = make_env(env_id)
+    spec = EnvSpec.from_env(env)
+    config = SQLConfig()  # standard sizes: 2 x 128, K = 16, K_V = 16
+    loop = LoopConfig(total_steps=steps, batch_size=128, min_pool=500, log_every=1000,
+                      checkpoint_every=0)
+    warm = SoftQLearner(spec, config)
+    train(env, warm, dataclasses.replace(loop, total_steps=600))  # compile everything first
+    with tempfile.TemporaryDirectory() as logdir:
+        start = time.perf_counter()
+        train(env, warm, loop, logdir=logdir, seed=1)
+        elapsed = time.perf_counter() - start
+    updates = steps - loop.min_pool + 1
+    rate_only = update_rate(spec.obs_dim, spec.act_dim, 128, config.hidden_sizes,
+                            config.kernel_particles, config.value_particles, min_seconds)
+    # Steps/s of training versus the time the same number of updates alone would take.
+    e2e = steps / elapsed
+    return dict(env=env_id, steps=steps, train_steps_per_sec=e2e,
+                update_only_per_sec=rate_only,
+                fraction_of_update_only=(updates / rate_only) / elapsed)
+
+
+def policy_latency_ms(min_seconds):
+    """Milliseconds per single-observation call of the exported SavedModel's sample_action."""
+    spec = EnvSpec(17, 6, (-1.0,) * 6, (1.0,) * 6)
+    learner = SoftQLearner(spec, SQLConfig())
+    with tempfile.TemporaryDirectory() as path:
+        export.save_policy(learner.policy, path)
+        loaded = tf.saved_model.load(path)
+        obs = tf.constant(np.zeros((1, 17), np.float32))
+        signature = loaded.signatures["sample_action"]
+        signature(observation=obs)
+        return dict(signature_ms=1e3 / timed_rate(lambda: signature(observation=obs),
+                                                  min_seconds),
+                    function_ms=1e3 / timed_rate(lambda: loaded.sample_action(obs), min_seconds))
+
+
+def print_table(rows, columns):
+    print("  ".join(f"{c:>12}" for c in columns))
+    for row in rows:
+        print("  ".join(f"{row[c]:>12.4g}" if isinstance(row[c], float) else f"{str(row[c]):>12}"
+                        for c in columns))
+
+
+def main(argv):
+    del argv
+    tf.get_logger().setLevel("ERROR")
+    seconds = 1.5 if FLAGS.quick else 6.0
+    results = dict(machine=dict(cpus=os.cpu_count(), tensorflow=tf.__version__,
+                                uname=" ".join(os.uname())))
+    results["update"] = [config_row("standard", STANDARD, seconds),
+                         config_row("paper", PAPER, seconds)]
+    print("\nSQL update vs the machine's matmul rate")
+    print_table(results["update"], ["config", "updates_per_sec", "mflops_per_update",
+                                    "achieved_gflops", "matmul_peak_gflops", "fraction_of_peak"])
+    steps = 1500 if FLAGS.quick else 4000
+    results["end_to_end"] = [end_to_end("softq_tf/SwimmerFinish-v0", steps, seconds),
+                             end_to_end("softq_tf/QuadrupedPretrain-v0", steps, seconds)]
+    print("\nEnd-to-end training vs update-only (standard sizes)")
+    print_table(results["end_to_end"], ["env", "train_steps_per_sec", "update_only_per_sec",
+                                        "fraction_of_update_only"])
+    batches, ks = ((64, 128), (8, 16, 64)) if FLAGS.quick else ((64, 128, 256), (8, 16, 32, 64))
+    scaling = []
+    for batch in batches:
+        for k in ks:
+            cfg = dict(STANDARD, batch=batch, k=k)
+            scaling.append(dict(batch=batch, k=k, updates_per_sec=update_rate(
+                **cfg, min_seconds=seconds / 3)))
+    for row in scaling:
+        base = next(r for r in scaling if r["batch"] == row["batch"] and r["k"] == 16)
+        row["relative_to_k16"] = row["updates_per_sec"] / base["updates_per_sec"]
+    results["scaling"] = scaling
+    print("\nScaling (standard sizes otherwise)")
+    print_table(scaling, ["batch", "k", "updates_per_sec", "relative_to_k16"])
+    results["policy_latency"] = policy_latency_ms(seconds / 2)
+    print(f"\nSavedModel sample_action latency, one observation: "
+          f"{results['policy_latency']['signature_ms']:.3f} ms (signature), "
+          f"{results['policy_latency']['function_ms']:.3f} ms (function)")
+    os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
+    with open(FLAGS.out, "w") as f:
+        json.dump(results, f, indent=1)
+    print(f"wrote {FLAGS.out}")
+
+
+if __name__ == "__main__":
+    app.run(main)
