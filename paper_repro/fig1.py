@@ -42,7 +42,7 @@ def evaluate_goals(policy, episodes, seed):
         obs, _ = env.reset(seed=seed + episode)
         path, done, info = [obs.tolist()], False, {"goal": -1}
         while not done:
-            action = policy.sample_action(obs[None].astype(np.float32))[0].numpy()
+            action = policy.sample_action(obs[None].astype(np.float32)).numpy()[0]
             obs, _, terminated, truncated, info = env.step(action)
             path.append(obs.tolist())
             done = terminated or truncated

@@ -3,7 +3,8 @@
 Importing the package registers the ``softq_tf/`` Gymnasium environments; nothing else happens.
 """
 from softq_tf.envs import ENV_IDS, register_envs
-from softq_tf.export import load_policy, save_policy, save_q_function
+from softq_tf.checkpoint import NoUsableCheckpointError
+from softq_tf.export import load_policy, load_q_function, save_policy, save_q_function
 from softq_tf.loop import LoopConfig, NonFiniteError, evaluate, rollout, train
 from softq_tf.policies import SamplingPolicy
 from softq_tf.replay import ReplayBuffer
@@ -13,7 +14,8 @@ from softq_tf.sql import SoftQLearner, SQLConfig
 register_envs()
 
 __all__ = [
-    "ENV_IDS", "EnvSpec", "LoopConfig", "NonFiniteError", "ReplayBuffer", "SQLConfig",
-    "SamplingPolicy", "SoftQLearner", "evaluate", "load_policy", "register_envs", "rollout",
+    "ENV_IDS", "EnvSpec", "LoopConfig", "NoUsableCheckpointError", "NonFiniteError",
+    "ReplayBuffer", "SQLConfig", "SamplingPolicy", "SoftQLearner", "evaluate", "load_policy",
+    "load_q_function", "register_envs", "rollout",
     "save_policy", "save_q_function", "train",
 ]

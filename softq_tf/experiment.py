@@ -94,6 +94,24 @@ class Run:
                     loop=dataclasses.asdict(self.loop_config))
 
 
+def load_run(config_path):
+    """The :class:`Run` saved in a run folder's ``config.json``, to resume it.
+
+    Raises:
+      ValueError: the file is not valid JSON or does not describe a run (the file is left as is).
+    """
+    try:
+        with open(config_path) as f:
+            saved = json.load(f)
+        run = Run(saved["env"], saved["algo"], saved["seed"], os.path.dirname(config_path),
+                  sql.SQLConfig(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"cannot resume: {config_path} is damaged ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}); restore it or start a new "
+                         "run in another --logdir") from None
+    return run
+
+
 def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default", overrides=(),
             resume=False):
     """Validates a training request without side effects.
@@ -110,10 +128,9 @@ def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/defaul
         raise ValueError(f"--seed={seed!r} is invalid: must be a non-negative integer")
     config_path = os.path.join(logdir, "config.json")
     if resume and os.path.exists(config_path):
-        with open(config_path) as f:
-            saved = json.load(f)
-        return Run(saved["env"], saved["algo"], saved["seed"], logdir,
-                   sql.SQLConfig(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True)
+        return load_run(config_path)
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError(f"--env={env_id!r} is invalid: give a Gymnasium env id")
     if not resume and os.path.exists(os.path.join(logdir, "progress.csv")):
         raise ValueError(f"--logdir={logdir!r} already holds a run: pass --resume to continue it "
                          "or choose another directory")
@@ -129,14 +146,17 @@ def execute(run):
       the training summary of :func:`softq_tf.loop.train`.
     """
     os.makedirs(run.logdir, exist_ok=True)
-    write_json_atomic(os.path.join(run.logdir, "config.json"), run.to_json())
+    config_path = os.path.join(run.logdir, "config.json")
+    if not (run.resume and os.path.exists(config_path)):  # a resumed run keeps its file as is
+        write_json_atomic(config_path, run.to_json())
     env = make_env(run.env_id)
     eval_env = make_env(run.env_id) if run.loop_config.eval_every else None
     learner = sql.SoftQLearner(EnvSpec.from_env(env), run.learner_config, run.seed)
     summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
                          resume=run.resume, env_id=run.env_id)
-    export.save_policy(learner.policy, os.path.join(run.logdir, "policy"))
-    export.save_q_function(learner.q, learner.spec, os.path.join(run.logdir, "q_function"))
+    export.save_policy(learner.policy, os.path.join(run.logdir, "policy"), run.to_json())
+    export.save_q_function(learner.q, learner.spec, os.path.join(run.logdir, "q_function"),
+                           run.to_json())
     logging.info("finished %s on %s (seed %d): %d steps, %d episodes; exported to %s", run.algo,
                  run.env_id, run.seed, summary["steps"], summary["episodes"], run.logdir)
     return summary

@@ -6,7 +6,7 @@ terminated). Only ``terminated`` is stored: a time-limit truncation still bootst
 """
 import collections
 import dataclasses
-import math
+import os
 import time
 
 import numpy as np
@@ -16,6 +16,7 @@ from softq_tf.checkpoint import Checkpointer
 from softq_tf.config_utils import positive_int, require
 from softq_tf.metrics import MetricsWriter
 from softq_tf.replay import ReplayBuffer
+from softq_tf.specs import EnvSpec
 
 
 class NonFiniteError(RuntimeError):
@@ -56,8 +57,8 @@ class LoopConfig:
             positive_int(name, getattr(self, name))
         for name in ("min_pool", "eval_every", "checkpoint_every"):
             value = getattr(self, name)
-            require(isinstance(value, int) and value >= 0, name, value,
-                    "must be a non-negative integer")
+            require(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,
+                    value, "must be a non-negative integer")
 
 
 def rollout(env, policy, rng, seed=None):
@@ -73,7 +74,7 @@ def rollout(env, policy, rng, seed=None):
     act_dim = env.action_space.shape[0]
     while not done:
         xi = rng.standard_normal((1, act_dim)).astype(np.float32)
-        action = policy.action_from_noise(np.asarray(obs, np.float32)[None], xi)[0].numpy()
+        action = policy.action_from_noise(np.asarray(obs, np.float32)[None], xi).numpy()[0]
         obs, reward, terminated, truncated, info = env.step(action)
         observations.append(obs)
         actions.append(action)
@@ -92,22 +93,51 @@ def evaluate(env, policy, episodes, seed):
             float(np.mean([len(r["rewards"]) for r in runs])))
 
 
+def _noise(rng, spec):
+    """One xi ~ N(0, I) of the sampling network, [1, A]."""
+    return rng.standard_normal((1, spec.act_dim)).astype(np.float32)
+
+
 def _check_finite(env_id, step, **values):
+    """Raises NonFiniteError naming the env, the step and the value unless all are finite."""
     for name, value in values.items():
         if not np.all(np.isfinite(value)):
             raise NonFiniteError(f"env {env_id} returned a non-finite {name} ({value!r}) at "
                                  f"step {step}; training stopped")
 
 
-class _Progress:
-    """Counts episodes and timing, and turns them into progress rows and lines."""
+def _check_compatible(env, learner, config):
+    """Raises TypeError / ValueError when ``config`` is no LoopConfig or env and learner disagree."""
+    if not isinstance(config, LoopConfig):
+        raise TypeError(f"config must be a softq_tf.LoopConfig, got {type(config).__name__}")
+    env_spec = EnvSpec.from_env(env)
+    if env_spec != learner.spec:
+        raise ValueError(f"env spec {env_spec} does not match the learner's spec {learner.spec}: "
+                         "build the learner with EnvSpec.from_env(env)")
 
-    def __init__(self, total_steps, start_step, episodes):
+
+class _Progress:
+    """Counts episodes and timing, and turns them into progress rows and lines.
+
+    ``state()`` is what a checkpoint keeps of it (episode count and the returns and lengths behind the
+    ``episode_return`` / ``episode_length`` columns), so rows after a resume average the same episodes.
+    """
+
+    def __init__(self, total_steps, start_step, state=None):
+        state = state or {}
         self.total = total_steps
-        self.episodes = episodes
-        self.returns = collections.deque(maxlen=10)
-        self.lengths = collections.deque(maxlen=10)
+        self.episodes = state.get("episodes", 0)
+        self.returns = collections.deque(state.get("returns", ()), maxlen=10)
+        self.lengths = collections.deque(state.get("lengths", ()), maxlen=10)
         self._start, self._last_time, self._last_step = time.time(), time.time(), start_step
+
+    def state(self):
+        return dict(episodes=self.episodes, returns=list(self.returns), lengths=list(self.lengths))
+
+    def end_episode(self, episode_return, episode_length):
+        self.episodes += 1
+        self.returns.append(episode_return)
+        self.lengths.append(episode_length)
 
     def row(self, step, stats, eval_result):
         now = time.time()
@@ -125,18 +155,27 @@ class _Progress:
         return row
 
 
+def _reset(env, env_id, seed, episodes, step):
+    """Starts episode number ``episodes`` with its own seed, so a resumed run restarts it the same."""
+    obs, _ = env.reset(seed=seed + 7919 * episodes)
+    _check_finite(env_id, step, **{"observation from reset": obs})
+    return obs
+
+
 def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False, env_id=None,
           replay=None):
     """Trains ``learner`` on ``env`` for ``config.total_steps`` environment steps.
 
     Args:
-      env: a Gymnasium env whose action space matches ``learner.spec``.
+      env: a Gymnasium env whose spaces match ``learner.spec``.
       learner: e.g. :class:`softq_tf.sql.SoftQLearner` (``policy``, ``train_step``, ``spec``).
       config: :class:`LoopConfig`.
       logdir: where progress.csv, TensorBoard files and checkpoints go (None: nothing is written).
-      seed: seeds the numpy generator (actions, replay sampling) and the first env reset.
+      seed: seeds the numpy generator (actions, replay sampling) and the env resets (episode i is
+        reset with ``seed + 7919 * i``).
       eval_env: env for evaluations (defaults to ``env``).
-      resume: continue from the newest loadable checkpoint in ``logdir`` if there is one.
+      resume: continue from the newest loadable checkpoint in ``logdir`` if there is one (see
+        :mod:`softq_tf.checkpoint` for what is restored exactly).
       env_id: name used in error messages.
       replay: the buffer to fill (default: a new one of ``config.replay_capacity``); pass one to
         pre-load transitions or to inspect them afterwards. A resumed checkpoint's buffer replaces it.
@@ -145,42 +184,55 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
       dict with ``steps``, ``episodes`` and ``last_stats`` (the final update's statistics).
 
     Raises:
-      NonFiniteError: the env returned NaN/Inf or an update was non-finite; a checkpoint of the last
-        finite state is written first.
+      TypeError, ValueError: ``config`` is not a LoopConfig, env and learner disagree, or checkpoints
+        exist in ``logdir`` but none loads (with ``resume``).
+      NonFiniteError: the env returned NaN/Inf (from ``step`` or ``reset``) or an update was
+        non-finite; a checkpoint of the last finite state is written first.
     """
+    _check_compatible(env, learner, config)
     spec, env_id = learner.spec, env_id or str(env.spec.id if env.spec else env)
     if replay is None:
         replay = ReplayBuffer(config.replay_capacity, spec.obs_dim, spec.act_dim)
     rng = np.random.default_rng(seed)
-    step, episodes = 0, 0
-    checkpointer = None
+    step, progress_state, checkpointer = 0, None, None
+    # The action chosen for the next step (see train_step_and_act); kept in checkpoints taken at an
+    # episode boundary, where the resumed run restarts from the very same reset observation.
+    next_action, episode_length = None, 0
     if logdir is not None:
+        os.makedirs(logdir, exist_ok=True)
         checkpointer = Checkpointer(f"{logdir}/checkpoints", learner, config.keep_checkpoints)
         restored = checkpointer.restore_latest() if resume else None
         if restored is not None:
             replay, loop_state = restored
-            step, episodes = loop_state["step"], loop_state["episodes"]
+            step, progress_state = loop_state["step"], loop_state["progress"]
             rng.bit_generator.state = loop_state["rng"]
+            if loop_state.get("next_action") is not None:
+                next_action = np.asarray(loop_state["next_action"], np.float32)
     writer = MetricsWriter(logdir, learner.stat_names, resume_step=step) if logdir else None
-    progress = _Progress(config.total_steps, step, episodes)
+    progress = _Progress(config.total_steps, step, progress_state)
     stats = {}
 
     def save_checkpoint():
         if checkpointer is not None:
-            checkpointer.save(step, replay, dict(step=step, episodes=progress.episodes,
-                                                 rng=rng.bit_generator.state))
+            at_boundary = next_action is not None and episode_length == 0
+            checkpointer.save(step, replay, dict(
+                step=step, progress=progress.state(), rng=rng.bit_generator.state,
+                next_action=next_action.tolist() if at_boundary else None))
 
-    # After a resume the interrupted episode cannot be restored: a new one starts.
-    obs, _ = env.reset(seed=seed + 7919 * episodes)
-    episode_return, episode_length = 0.0, 0
     try:
+        # After a resume the interrupted episode cannot be continued: it starts again from reset.
+        obs = _reset(env, env_id, seed, progress.episodes, step)
+        episode_return = 0.0
+        # The concrete function skips tf.function's per-call signature matching (~0.3 ms a step).
+        train_and_act = learner.train_step_and_act.get_concrete_function()
         while step < config.total_steps:
             if step < config.min_pool:
                 action = rng.uniform(-1.0, 1.0, spec.act_dim).astype(np.float32)
+            elif next_action is not None:
+                action = next_action
             else:
-                xi = rng.standard_normal((1, spec.act_dim)).astype(np.float32)
                 action = learner.policy.normalized_action(
-                    np.asarray(obs, np.float32)[None], xi)[0].numpy()
+                    np.asarray(obs, np.float32)[None], _noise(rng, spec)).numpy()[0]
             next_obs, reward, terminated, truncated, _ = env.step(spec.to_env_action(action))
             _check_finite(env_id, step + 1, observation=next_obs, reward=reward)
             replay.add(obs, action, reward, next_obs, terminated)
@@ -189,15 +241,20 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             episode_length += 1
             obs = next_obs
             if terminated or truncated:
-                progress.episodes += 1
-                progress.returns.append(episode_return)
-                progress.lengths.append(episode_length)
-                obs, _ = env.reset()
+                progress.end_episode(episode_return, episode_length)
+                obs = _reset(env, env_id, seed, progress.episodes, step)
                 episode_return, episode_length = 0.0, 0
 
+            next_action = None
             if step >= config.min_pool:
-                for _ in range(config.updates_per_step):
-                    stats = learner.train_step(replay.sample(config.batch_size, rng))
+                for update in range(config.updates_per_step):
+                    batch = replay.sample(config.batch_size, rng)
+                    if update + 1 < config.updates_per_step:
+                        stats = learner.train_step(batch)
+                    else:  # the last update also samples the next action, in the same call
+                        stats = dict(train_and_act(
+                            batch, np.asarray(obs, np.float32)[None], _noise(rng, spec)))
+                        next_action = stats.pop("action").numpy()[0]
                     if not bool(stats["finite"]):
                         raise NonFiniteError(
                             f"non-finite loss or gradient at step {step} on env {env_id} "

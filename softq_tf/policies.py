@@ -23,6 +23,7 @@ class SamplingPolicy(tf.Module):
         self.sampler = sampler
         self.q_network = q_network
         self.greedy_candidates = int(greedy_candidates)
+        self.spec = spec
         self.obs_dim, self.act_dim = spec.obs_dim, spec.act_dim
         self.action_low = tf.constant(spec.low, tf.float32)
         self.action_high = tf.constant(spec.high, tf.float32)

@@ -3,6 +3,7 @@
 Saved as a plain ``.npz`` of arrays (no pickle), written atomically, so a checkpoint can carry it.
 """
 import os
+import zipfile
 
 import numpy as np
 
@@ -19,8 +20,9 @@ class ReplayBuffer:
     """
 
     def __init__(self, capacity, obs_dim, act_dim):
-        if int(capacity) <= 0:
-            raise ValueError(f"replay capacity={capacity} is invalid: it must be a positive integer")
+        for name, value in (("capacity", capacity), ("obs_dim", obs_dim), ("act_dim", act_dim)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"replay {name}={value!r} is invalid: it must be a positive integer")
         self.capacity = int(capacity)
         self._data = {
             "obs": np.zeros((self.capacity, obs_dim), np.float32),
@@ -34,6 +36,11 @@ class ReplayBuffer:
 
     def __len__(self):
         return self.size
+
+    @property
+    def shapes(self):
+        """(O, A): the observation and action sizes the buffer stores."""
+        return self._data["obs"].shape[1], self._data["action"].shape[1]
 
     def add(self, obs, action, reward, next_obs, terminated):
         """Stores one transition. ``terminated`` is the env's terminal flag, never a time-limit cut."""
@@ -60,9 +67,12 @@ class ReplayBuffer:
 
     def save(self, path):
         """Writes the filled part and the write position to ``path`` (.npz, atomically)."""
-        tmp = f"{path}.tmp.npz"
+        tmp = f"{path}.tmp"
         filled = {k: v[:self.size] for k, v in self._data.items()}
-        np.savez(tmp, capacity=self.capacity, next=self._next, size=self.size, **filled)
+        with open(tmp, "wb") as f:
+            np.savez(f, capacity=self.capacity, next=self._next, size=self.size, **filled)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
 
     @classmethod
@@ -72,10 +82,15 @@ class ReplayBuffer:
             with np.load(path, allow_pickle=False) as f:
                 data = {k: f[k] for k in f.files}
             buffer = cls(int(data["capacity"]), data["obs"].shape[1], data["action"].shape[1])
-            size = int(data["size"])
+            size, next_index = int(data["size"]), int(data["next"])
+            if not (0 <= size <= buffer.capacity and 0 <= next_index < buffer.capacity):
+                raise ValueError(f"size {size} / position {next_index} do not fit capacity "
+                                 f"{buffer.capacity}")
             for k in FIELDS:
+                if len(data[k]) != size:
+                    raise ValueError(f"{k} holds {len(data[k])} rows, expected {size}")
                 buffer._data[k][:size] = data[k]
-            buffer.size, buffer._next = size, int(data["next"])
-        except (OSError, KeyError, IndexError, ValueError, EOFError) as e:
+            buffer.size, buffer._next = size, next_index
+        except (OSError, KeyError, IndexError, ValueError, EOFError, zipfile.BadZipFile) as e:
             raise ValueError(f"replay buffer file {path} is unreadable: {e}") from e
         return buffer

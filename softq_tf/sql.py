@@ -141,6 +141,9 @@ class SoftQLearner:
     ``train_step(batch)`` is one ``tf.function`` with a fixed input signature (traced once); it takes
     a dict with ``obs [B, O]``, ``action [B, A]`` (in [-1, 1]), ``reward [B]``, ``next_obs [B, O]``,
     ``terminated [B]`` and returns a dict of scalar tensors (:data:`STAT_NAMES` plus ``finite``).
+    ``train_step_and_act(batch, obs [N, O], xi [N, A])`` does the same update and then, in the same
+    graph call, samples the normalized actions f(xi; obs) with the updated sampler (key ``action``):
+    the training loop's next action, without a second call's dispatch cost.
     """
 
     def __init__(self, spec, config=SQLConfig(), seed=0):
@@ -168,6 +171,9 @@ class SoftQLearner:
         }
         self.train_step = tf.function(self._train_step, input_signature=[signature],
                                       jit_compile=config.jit_compile)
+        self.train_step_and_act = tf.function(
+            self._train_step_and_act, jit_compile=config.jit_compile, input_signature=[
+                signature, tf.TensorSpec([None, o], tf.float32), tf.TensorSpec([None, a], tf.float32)])
 
     @property
     def stat_names(self):
@@ -194,6 +200,11 @@ class SoftQLearner:
         uniform = self.rng.uniform([batch_size, cfg.value_particles, act_dim], -1.0, 1.0)
         xi = self.rng.normal([batch_size, cfg.kernel_particles, act_dim])
         return self.update_from_noise(batch, uniform, xi)
+
+    def _train_step_and_act(self, batch, obs, xi):
+        stats = self._train_step(batch)
+        # Runs after the update's writes (automatic control dependencies keep program order).
+        return dict(stats, action=self.sampler((obs, xi)))
 
     def update_from_noise(self, batch, uniform, xi):
         """One SQL update given its random draws (``train_step`` draws them from ``self.rng``).

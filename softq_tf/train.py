@@ -4,7 +4,8 @@
         --logdir=runs/multigoal [--override=reward_scale=0.1 ...] [--resume]
 
 Writes config.json, progress.csv, tensorboard/, checkpoints/ and, at the end, the policy/ and
-q_function/ SavedModels into --logdir. Exit codes: 0 success, 2 bad input (one line, no traceback),
+q_function/ SavedModels into --logdir. Exit codes: 0 success, 2 bad input (one line, no traceback:
+bad flags or overrides, an unknown env, a damaged config.json or no loadable checkpoint on --resume),
 1 failure during training.
 """
 import os
@@ -15,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from softq_tf import experiment, loop  # noqa: E402
+from softq_tf import checkpoint, experiment, loop  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id.")
@@ -32,6 +33,14 @@ def _fail(code, message):
     sys.exit(code)
 
 
+def _parse_flags(argv):
+    """absl's flag parsing, but a bad flag is bad input: one ``error:`` line and exit code 2."""
+    try:
+        return FLAGS(argv)
+    except flags.Error as e:
+        _fail(2, e)
+
+
 def main(argv):
     tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
     if len(argv) > 1:
@@ -43,6 +52,8 @@ def main(argv):
         _fail(2, e)
     try:
         experiment.execute(run)
+    except checkpoint.NoUsableCheckpointError as e:
+        _fail(2, e)
     except loop.NonFiniteError as e:
         _fail(1, e)
     except Exception as e:  # noqa: BLE001 - report any training failure as exit 1 with its cause
@@ -52,7 +63,7 @@ def main(argv):
 
 def run():
     """Console entry point."""
-    app.run(main)
+    app.run(main, flags_parser=_parse_flags)
 
 
 if __name__ == "__main__":

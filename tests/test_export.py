@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 from conftest import make_batch
-from softq_tf import SoftQLearner, save_policy, save_q_function
+from softq_tf import SoftQLearner, load_policy, load_q_function, save_policy, save_q_function
 
 LOADER = r"""
 import json, os, sys
@@ -59,3 +59,24 @@ def test_saved_policy_loads_without_softq_tf(tmp_path, tiny_spec, tiny_config):
     np.testing.assert_array_equal(np.array(result["from_noise"], np.float32), live)
     live_q = learner.q((obs, normalized)).numpy()  # q_values maps env-bounded actions back
     np.testing.assert_allclose(np.array(result["q"]), live_q, rtol=1e-5, atol=1e-5)
+
+
+def test_exports_carry_specs_and_config(tmp_path, tiny_spec, tiny_config):
+    learner = SoftQLearner(tiny_spec, tiny_config, seed=0)
+    config = {"env": "tiny", "learner": {"hidden_sizes": [16, 16]}}
+    save_policy(learner.policy, str(tmp_path / "policy"), config)
+    save_q_function(learner.q, tiny_spec, str(tmp_path / "q_function"), config)
+    asset = json.loads((tmp_path / "policy" / "assets" / "softq_tf.json").read_text())
+    assert asset["observation"] == {"shape": [None, 3], "dtype": "float32"}
+    assert asset["action"]["low"] == [-2.0, -1.0] and asset["config"] == config
+    policy, q_function = load_policy(tmp_path / "policy"), load_q_function(tmp_path / "q_function")
+    assert policy.spec == tiny_spec == q_function.spec and q_function.config == config
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(4, 3))  # float64 is accepted and cast
+    xi = rng.normal(size=(4, 2)).astype(np.float32)
+    np.testing.assert_array_equal(policy.action_from_noise(obs, xi),
+                                  learner.policy.action_from_noise(obs.astype(np.float32), xi))
+    normalized = rng.uniform(-1, 1, size=(4, 2)).astype(np.float32)
+    np.testing.assert_allclose(q_function.q_values(obs, tiny_spec.to_env_action(normalized)),
+                               learner.q((obs.astype(np.float32), normalized)), rtol=1e-5,
+                               atol=1e-5)

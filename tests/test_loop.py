@@ -30,7 +30,7 @@ class CounterEnv(gym.Env):
 
 
 def make_learner():
-    config = SQLConfig(hidden_sizes=(8,), kernel_particles=4, value_particles=4)
+    config = SQLConfig(hidden_sizes=(8,), kernel_particles=4, value_particles=4, jit_compile=False)
     return SoftQLearner(EnvSpec(1, 1, (-1.0,), (1.0,)), config, seed=0)
 
 
@@ -97,3 +97,37 @@ def test_non_finite_loss_stops_after_checkpointing_last_finite_state(tmp_path):
               logdir=str(tmp_path), env_id="huge")
     assert int(learner.step) == 0  # the non-finite update was not applied
     assert (tmp_path / "checkpoints" / "ckpt-10.index").exists()
+
+
+class NanResetEnv(CounterEnv):
+    """Its second reset returns a NaN observation."""
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed, options=options)
+        self.resets = getattr(self, "resets", 0) + 1
+        return (np.full(1, np.nan, np.float32) if self.resets == 2 else obs), info
+
+
+def test_non_finite_observation_from_reset_is_caught(tmp_path):
+    with pytest.raises(NonFiniteError, match=r"env nan-reset .*observation from reset.* step 5"):
+        train(gym.wrappers.TimeLimit(NanResetEnv(), 5), make_learner(), small_loop(),
+              logdir=str(tmp_path), env_id="nan-reset")
+    assert (tmp_path / "checkpoints" / "ckpt-5.index").exists()
+
+
+def test_resume_at_an_episode_boundary_is_bit_identical(tmp_path):
+    """Killed at step 20 (an episode end) and resumed == never interrupted, weight for weight."""
+    def env():
+        return gym.wrappers.TimeLimit(CounterEnv(), 5)
+
+    uninterrupted = make_learner()
+    train(env(), uninterrupted, small_loop(total_steps=40, checkpoint_every=10),
+          logdir=str(tmp_path / "a"))
+    train(env(), make_learner(), small_loop(total_steps=20, checkpoint_every=10),
+          logdir=str(tmp_path / "b"))
+    resumed = make_learner()
+    train(env(), resumed, small_loop(total_steps=40, checkpoint_every=10),
+          logdir=str(tmp_path / "b"), resume=True)
+    for a, b in zip(uninterrupted.q.weights + uninterrupted.sampler.weights,
+                    resumed.q.weights + resumed.sampler.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

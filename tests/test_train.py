@@ -31,6 +31,8 @@ def test_cli_trains_multigoal_and_writes_every_file(tmp_path):
     assert [r.split(",")[0] for r in rows] == ["step", "100", "200", "300"]
     assert "steps/s" in result.stderr  # the progress line
     assert (logdir / "checkpoints" / "ckpt-300.index").exists()
+    exported = json.loads((logdir / "policy" / "assets" / "softq_tf.json").read_text())
+    assert exported["config"] == config and exported["observation"]["shape"] == [None, 2]
 
 
 @pytest.mark.parametrize("args,message", [
