@@ -248,12 +248,12 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             next_action = None
             if step >= config.min_pool:
                 for update in range(config.updates_per_step):
-                    batch = replay.sample(config.batch_size, rng)
                     if update + 1 < config.updates_per_step:
-                        stats = learner.train_step(batch)
+                        stats = learner.train_step(replay.sample(config.batch_size, rng))
                     else:  # the last update also samples the next action, in the same call
-                        stats = dict(train_and_act(
-                            batch, np.asarray(obs, np.float32)[None], _noise(rng, spec)))
+                        stats = dict(train_and_act(replay.sample_rows(config.batch_size, rng),
+                                                   np.asarray(obs, np.float32)[None],
+                                                   _noise(rng, spec)))
                         next_action = stats.pop("action").numpy()[0]
                     if not bool(stats["finite"]):
                         raise NonFiniteError(

@@ -10,8 +10,25 @@ import numpy as np
 FIELDS = ("obs", "action", "reward", "next_obs", "terminated")
 
 
+def field_columns(obs_dim, act_dim):
+    """Column slices of each field in a packed transition row [obs | action | reward | next_obs |
+    terminated] of width 2 O + A + 2; reward and terminated are single columns (an int index)."""
+    return {"obs": slice(0, obs_dim), "action": slice(obs_dim, obs_dim + act_dim),
+            "reward": obs_dim + act_dim,
+            "next_obs": slice(obs_dim + act_dim + 1, 2 * obs_dim + act_dim + 1),
+            "terminated": 2 * obs_dim + act_dim + 1}
+
+
+def unpack_rows(rows, obs_dim, act_dim):
+    """Splits packed rows [B, 2 O + A + 2] (numpy or TF) into the batch dict of ``train_step``."""
+    return {name: rows[:, columns] for name, columns in field_columns(obs_dim, act_dim).items()}
+
+
 class ReplayBuffer:
     """Fixed-capacity ring buffer; the oldest transitions are overwritten first.
+
+    Transitions are stored as packed float32 rows (see :func:`field_columns`), so a sampled batch is
+    one array: one gather here and one tensor conversion when it is handed to a compiled update.
 
     Args:
       capacity: the most transitions kept (paper: 1e6).
@@ -24,13 +41,9 @@ class ReplayBuffer:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
                 raise ValueError(f"replay {name}={value!r} is invalid: it must be a positive integer")
         self.capacity = int(capacity)
-        self._data = {
-            "obs": np.zeros((self.capacity, obs_dim), np.float32),
-            "action": np.zeros((self.capacity, act_dim), np.float32),
-            "reward": np.zeros((self.capacity,), np.float32),
-            "next_obs": np.zeros((self.capacity, obs_dim), np.float32),
-            "terminated": np.zeros((self.capacity,), np.float32),
-        }
+        self._obs_dim, self._act_dim = int(obs_dim), int(act_dim)
+        self._rows = np.zeros((self.capacity, 2 * obs_dim + act_dim + 2), np.float32)
+        self._data = unpack_rows(self._rows, obs_dim, act_dim)  # views into self._rows
         self._next = 0
         self.size = 0
 
@@ -40,7 +53,7 @@ class ReplayBuffer:
     @property
     def shapes(self):
         """(O, A): the observation and action sizes the buffer stores."""
-        return self._data["obs"].shape[1], self._data["action"].shape[1]
+        return self._obs_dim, self._act_dim
 
     def add(self, obs, action, reward, next_obs, terminated):
         """Stores one transition. ``terminated`` is the env's terminal flag, never a time-limit cut."""
@@ -60,10 +73,13 @@ class ReplayBuffer:
           n: batch size.
           rng: a ``numpy.random.Generator`` (the caller owns it, so sampling is reproducible).
         """
+        return unpack_rows(self.sample_rows(n, rng), self._obs_dim, self._act_dim)
+
+    def sample_rows(self, n, rng):
+        """Like :meth:`sample`, as packed rows [n, 2 O + A + 2] (see :func:`unpack_rows`)."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
-        idx = rng.integers(0, self.size, size=n)
-        return {k: v[idx] for k, v in self._data.items()}
+        return self._rows[rng.integers(0, self.size, size=n)]
 
     def save(self, path):
         """Writes the filled part and the write position to ``path`` (.npz, atomically)."""

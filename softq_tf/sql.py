@@ -20,7 +20,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from softq_tf import losses, networks, policies
+from softq_tf import losses, networks, policies, replay
 from softq_tf.config_utils import positive_float, positive_int, require
 
 STAT_NAMES = ("loss/q", "q/mean", "v_next/mean", "svgd/phi_norm", "kernel/bandwidth")
@@ -141,9 +141,10 @@ class SoftQLearner:
     ``train_step(batch)`` is one ``tf.function`` with a fixed input signature (traced once); it takes
     a dict with ``obs [B, O]``, ``action [B, A]`` (in [-1, 1]), ``reward [B]``, ``next_obs [B, O]``,
     ``terminated [B]`` and returns a dict of scalar tensors (:data:`STAT_NAMES` plus ``finite``).
-    ``train_step_and_act(batch, obs [N, O], xi [N, A])`` does the same update and then, in the same
-    graph call, samples the normalized actions f(xi; obs) with the updated sampler (key ``action``):
-    the training loop's next action, without a second call's dispatch cost.
+    ``train_step_and_act(rows, obs [N, O], xi [N, A])`` does the same update on packed replay rows
+    (:meth:`softq_tf.replay.ReplayBuffer.sample_rows`) and then, in the same graph call, samples the
+    normalized actions f(xi; obs) with the updated sampler (key ``action``): the training loop's next
+    action, without a second call's dispatch cost.
     """
 
     def __init__(self, spec, config=SQLConfig(), seed=0):
@@ -173,7 +174,8 @@ class SoftQLearner:
                                       jit_compile=config.jit_compile)
         self.train_step_and_act = tf.function(
             self._train_step_and_act, jit_compile=config.jit_compile, input_signature=[
-                signature, tf.TensorSpec([None, o], tf.float32), tf.TensorSpec([None, a], tf.float32)])
+                tf.TensorSpec([None, 2 * o + a + 2], tf.float32),
+                tf.TensorSpec([None, o], tf.float32), tf.TensorSpec([None, a], tf.float32)])
 
     @property
     def stat_names(self):
@@ -201,8 +203,8 @@ class SoftQLearner:
         xi = self.rng.normal([batch_size, cfg.kernel_particles, act_dim])
         return self.update_from_noise(batch, uniform, xi)
 
-    def _train_step_and_act(self, batch, obs, xi):
-        stats = self._train_step(batch)
+    def _train_step_and_act(self, rows, obs, xi):
+        stats = self._train_step(replay.unpack_rows(rows, self.spec.obs_dim, self.spec.act_dim))
         # Runs after the update's writes (automatic control dependencies keep program order).
         return dict(stats, action=self.sampler((obs, xi)))
 
