@@ -29,6 +29,7 @@ from absl import app, flags  # noqa: E402
 
 from softq_tf import EnvSpec, LoopConfig, SoftQLearner, SQLConfig, export, train  # noqa: E402
 from softq_tf.experiment import make_env  # noqa: E402
+from softq_tf.metrics import read_progress  # noqa: E402
 
 flags.DEFINE_string("out", "benchmarks/results/throughput.json", "JSON file for the results.")
 flags.DEFINE_bool("quick", False, "Fewer repeats and a smaller scaling table (a smoke run).")
@@ -142,36 +143,33 @@ def config_row(name, cfg, min_seconds):
 
 
 def end_to_end(env_id, steps, rounds=3):
-    """Training steps/s (env, replay, update, logging) vs update-only at the same sizes.
+    """Steady-state training steps/s (env, replay, update, logging) vs update-only.
 
-    Each round times a training run of ``steps`` steps (updates from step ``min_pool`` on, logging
-    to a temporary folder) and, right after it, the same number of bare ``train_step`` calls on one
-    fixed batch; the fraction is update-only time / training time, median over rounds.
+    Each round trains for ``steps`` steps with a progress row every 250 steps and takes the median
+    of the rows' own steps/s once updates run (start-up, the warm-up pool and the final checkpoint
+    are excluded: they are fixed costs that vanish in a long run); right after, it times as many
+    bare updates at the same sizes on one fixed batch. The fraction is the ratio of the two rates,
+    median over rounds.
     """
     env = make_env(env_id)
     spec = EnvSpec.from_env(env)
     learner = SoftQLearner(spec, SQLConfig())  # standard sizes: 2 x 128, K = 16, K_V = 16
-    loop = LoopConfig(total_steps=steps, batch_size=128, min_pool=200, log_every=500,
+    loop = LoopConfig(total_steps=steps, batch_size=128, min_pool=250, log_every=250,
                       checkpoint_every=0)
     train(env, learner, dataclasses.replace(loop, total_steps=300))  # compile everything first
-    updates = steps - loop.min_pool + 1
     batch = {k: tf.constant(v) for k, v in random_batch(spec.obs_dim, spec.act_dim, 128).items()}
     update = compiled_update(learner)
     update(batch)
     fractions, train_rates, update_rates = [], [], []
     for round_index in range(rounds):
         with tempfile.TemporaryDirectory() as logdir:
-            start = time.perf_counter()
             train(env, learner, loop, logdir=logdir, seed=round_index)
-            train_seconds = time.perf_counter() - start
-        start = time.perf_counter()
-        for _ in range(updates):
-            stats = update(batch)
-        bool(stats["finite"])
-        update_seconds = time.perf_counter() - start
-        fractions.append(update_seconds / train_seconds)
-        train_rates.append(steps / train_seconds)
-        update_rates.append(updates / update_seconds)
+            progress = read_progress(logdir)
+        rows = [rate for step, rate in zip(progress["step"], progress["steps_per_sec"])
+                if step > 2 * loop.min_pool]
+        train_rates.append(statistics.median(rows))
+        update_rates.append(timed_rate(lambda: update(batch), len(rows) * 250 / train_rates[-1]))
+        fractions.append(train_rates[-1] / update_rates[-1])
     return dict(env=env_id, steps=steps, train_steps_per_sec=statistics.median(train_rates),
                 update_only_per_sec=statistics.median(update_rates),
                 fraction_of_update_only=statistics.median(fractions))
