@@ -108,15 +108,20 @@ def random_batch(obs_dim, act_dim, batch, seed=0):
                 terminated=np.zeros(batch, np.float32))
 
 
-def update_rate(obs_dim, act_dim, batch, hidden, k, m, min_seconds):
-    """SQL updates/s of ``train_step`` on a fixed random batch (compiled, warm)."""
+def prepared_update(obs_dim, act_dim, batch, hidden, k, m):
+    """A warm, argument-free call of one SQL update at these sizes (on a fixed random batch)."""
     spec = EnvSpec(obs_dim, act_dim, (-1.0,) * act_dim, (1.0,) * act_dim)
     learner = SoftQLearner(spec, SQLConfig(hidden_sizes=hidden, kernel_particles=k,
                                            value_particles=m))
     tensors = {key: tf.constant(v) for key, v in random_batch(obs_dim, act_dim, batch).items()}
     step = compiled_update(learner)
     step(tensors)
-    return timed_rate(lambda: step(tensors), min_seconds)
+    return lambda: step(tensors)
+
+
+def update_rate(obs_dim, act_dim, batch, hidden, k, m, min_seconds):
+    """SQL updates/s of the compiled update on a fixed random batch (warm)."""
+    return timed_rate(prepared_update(obs_dim, act_dim, batch, hidden, k, m), min_seconds)
 
 
 def compiled_update(learner):
@@ -130,16 +135,22 @@ def layer_shapes(cfg):
     return [(rows, h, h), (rows // 2, h, h), (rows, cfg["act_dim"], h)]
 
 
-def config_row(name, cfg, min_seconds):
+def config_row(name, cfg, min_seconds, rounds=3):
+    """Updates/s, achieved GFLOP/s and the fraction of the matmul limit, medians over ``rounds``
+    in each of which the limit and the update are measured back to back."""
     flops = update_flops(cfg["obs_dim"], cfg["act_dim"], cfg["batch"], cfg["hidden"], cfg["k"],
                          cfg["m"])
-    peak_before = matmul_gflops(layer_shapes(cfg), min_seconds)
-    rate = update_rate(**cfg, min_seconds=min_seconds)
-    peak = max(peak_before, matmul_gflops(layer_shapes(cfg), min_seconds))
-    achieved = rate * flops / 1e9
+    update = prepared_update(**cfg)
+    peaks, rates = [], []
+    for _ in range(rounds):
+        peaks.append(matmul_gflops(layer_shapes(cfg), min_seconds / 2))
+        rates.append(timed_rate(update, min_seconds))
+    fractions = [rate * flops / 1e9 / peak for rate, peak in zip(rates, peaks)]
     return dict(config=name, **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
-                mflops_per_update=flops / 1e6, updates_per_sec=rate, achieved_gflops=achieved,
-                matmul_peak_gflops=peak, fraction_of_peak=achieved / peak)
+                mflops_per_update=flops / 1e6, updates_per_sec=statistics.median(rates),
+                achieved_gflops=statistics.median(rates) * flops / 1e9,
+                matmul_peak_gflops=statistics.median(peaks),
+                fraction_of_peak=statistics.median(fractions))
 
 
 def end_to_end(env_id, steps, rounds=3):
@@ -200,7 +211,7 @@ def print_table(rows, columns):
 def main(argv):
     del argv
     tf.get_logger().setLevel("ERROR")
-    seconds = 1.5 if FLAGS.quick else 6.0
+    seconds = 1.5 if FLAGS.quick else 4.0
     results = dict(machine=dict(cpus=os.cpu_count(), tensorflow=tf.__version__,
                                 uname=" ".join(os.uname())))
     results["update"] = [config_row("standard", STANDARD, seconds),
