@@ -24,7 +24,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app  # noqa: E402
 
 from paper_repro import common, profiles  # noqa: E402
-from softq_tf import envs  # noqa: E402
+from softq_tf import envs, loop  # noqa: E402
 from softq_tf.envs.multigoal import GOALS, goal_distance_cost  # noqa: E402
 
 ENV_ID = "softq_tf/MultiGoal-v0"
@@ -35,20 +35,13 @@ MIN_GOAL_FRACTION = 0.10  # the claim checked: every goal reached in >= 10% of e
 
 
 def evaluate_goals(policy, episodes, seed):
-    """Rolls out the exported policy from the origin; returns trajectories and goal indices."""
+    """Rolls out the exported policy from the origin (episode i reset with seed + i, noise from a
+    numpy generator seeded with ``seed``); returns trajectories and goal indices (-1: none)."""
     env = gym.make(ENV_ID)
-    trajectories, goals = [], []
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
-        path, done, info = [obs.tolist()], False, {"goal": -1}
-        while not done:
-            action = policy.sample_action(obs[None].astype(np.float32)).numpy()[0]
-            obs, _, terminated, truncated, info = env.step(action)
-            path.append(obs.tolist())
-            done = terminated or truncated
-        trajectories.append(path)
-        goals.append(info["goal"])
-    return trajectories, goals
+    rng = np.random.default_rng(seed)
+    runs = [loop.rollout(env, policy, rng, seed + episode) for episode in range(episodes)]
+    return ([run["observations"].tolist() for run in runs],
+            [run["final_info"].get("goal", -1) for run in runs])
 
 
 def q_panels(policy, q_function):
@@ -103,13 +96,13 @@ def main(argv):
     for run_dir in run_dirs:
         policy = tf.saved_model.load(os.path.join(run_dir, "policy"))
         q_function = tf.saved_model.load(os.path.join(run_dir, "q_function"))
-        tf.random.set_seed(0)
         trajectories, goals = evaluate_goals(policy, preset["eval_episodes"], seed=0)
         fractions = [float(np.mean(np.asarray(goals) == g)) for g in range(len(GOALS))]
         per_seed.append(dict(run=run_dir, goal_fractions=fractions,
                              no_goal_fraction=float(np.mean(np.asarray(goals) == -1)),
                              all_goals_reached=min(fractions) >= MIN_GOAL_FRACTION))
         if drawn is None:
+            tf.random.set_seed(0)  # sample_actions draws its noise inside the SavedModel
             ticks, panels = q_panels(policy, q_function)
             drawn = dict(trajectories=trajectories, action_ticks=ticks, q_panels=panels)
     fig = draw(drawn["trajectories"], drawn["action_ticks"], drawn["q_panels"])

@@ -74,7 +74,7 @@ def rollout(env, policy, rng, seed=None):
     done, terminated = False, False
     act_dim = env.action_space.shape[0]
     while not done:
-        xi = rng.standard_normal((1, act_dim)).astype(np.float32)
+        xi = _noise(rng, act_dim)
         action = policy.action_from_noise(np.asarray(obs, np.float32)[None], xi).numpy()[0]
         obs, reward, terminated, truncated, info = env.step(action)
         observations.append(obs)
@@ -94,9 +94,9 @@ def evaluate(env, policy, episodes, seed):
             float(np.mean([len(r["rewards"]) for r in runs])))
 
 
-def _noise(rng, spec):
+def _noise(rng, act_dim):
     """One xi ~ N(0, I) of the sampling network, [1, A]."""
-    return rng.standard_normal((1, spec.act_dim)).astype(np.float32)
+    return rng.standard_normal((1, act_dim)).astype(np.float32)
 
 
 def _check_finite(env_id, step, **values):
@@ -234,7 +234,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                 action = next_action
             else:
                 action = learner.policy.normalized_action(
-                    np.asarray(obs, np.float32)[None], _noise(rng, spec)).numpy()[0]
+                    np.asarray(obs, np.float32)[None], _noise(rng, spec.act_dim)).numpy()[0]
             next_obs, reward, terminated, truncated, _ = env.step(spec.to_env_action(action))
             _check_finite(env_id, step + 1, observation=next_obs, reward=reward)
             replay.add(obs, action, reward, next_obs, terminated)
@@ -256,7 +256,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                         stats = dict(train_and_act(
                             tf.constant(replay.sample_rows(config.batch_size, rng)),
                             tf.constant(np.asarray(obs, np.float32)[None]),
-                            tf.constant(_noise(rng, spec))))
+                            tf.constant(_noise(rng, spec.act_dim))))
                         next_action = stats.pop("action").numpy()[0]
                     if not bool(stats["finite"]):
                         raise NonFiniteError(
