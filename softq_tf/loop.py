@@ -1,8 +1,10 @@
 """The environment loop of Algorithm 1: collect with the current policy, store, update, log, save.
 
 Data flow: env.reset(seed) -> action (uniform on [-1, 1]^A for the first ``min_pool`` steps, then
-``policy.normalized_action(obs, xi)``) -> env.step -> replay.add(obs, action, reward, next_obs,
-terminated). Only ``terminated`` is stored: a time-limit truncation still bootstraps from V(s').
+the learner's ``collect_action``) -> env.step -> store (obs, action, reward, next_obs, terminated).
+Only ``terminated`` is stored: a time-limit truncation still bootstraps from V(s'). After warm-up,
+one graph call per environment step (:func:`compile_train_and_act`) stores the transition, runs the
+updates on minibatches it samples from the replay buffer in the graph, and returns the next action.
 """
 import collections
 import dataclasses
@@ -16,7 +18,7 @@ from absl import logging
 from softq_tf.checkpoint import Checkpointer
 from softq_tf.config_utils import positive_int, require
 from softq_tf.metrics import MetricsWriter
-from softq_tf.replay import ReplayBuffer
+from softq_tf.replay import ReplayBuffer, pack_transition
 from softq_tf.specs import EnvSpec
 
 
@@ -99,6 +101,51 @@ def _noise(rng, act_dim):
     return rng.standard_normal((1, act_dim)).astype(np.float32)
 
 
+def compile_train_and_act(learner, replay, batch_size, updates_per_step=1):
+    """The training loop's one graph call per environment step once learning has started.
+
+    In Algorithm 1's order: store the transition just taken in ``replay`` (paper: "replay memory
+    D"), run ``updates_per_step`` updates of ``learner`` on minibatches sampled uniformly in the graph
+    with ``learner.rng``, then sample the next action with the updated networks. One call instead of
+    several, and no minibatch copied from numpy, because per-call and per-copy overheads are a large
+    share of a step on a CPU (``benchmarks/README.md``).
+
+    Args:
+      learner: provides traceable ``update(batch) -> stats`` (with a boolean ``finite``) and
+        ``collect_action(obs) -> normalized action``, ``rng`` and ``config.jit_compile``
+        (e.g. :class:`softq_tf.sql.SoftQLearner`).
+      replay: the :class:`softq_tf.replay.ReplayBuffer` to store into and sample from.
+      batch_size: transitions per update.
+      updates_per_step: updates per call (>= 1).
+
+    Returns:
+      a concrete function: packed [1, 2 O + A + 2 + O] (the transition row of
+      :func:`softq_tf.replay.pack_transition`, then the observation to act on) -> dict of the last
+      update's statistics, ``finite`` (every update was finite, hence applied) and ``action`` [1, A]
+      in [-1, 1]^A.
+    """
+    width, obs_dim = replay.row_width, replay.shapes[0]
+
+    def update():
+        return learner.update(replay.sample_batch(batch_size, learner.rng))
+
+    def train_and_act(packed):
+        replay.append(packed[0, :width])
+        finite = tf.constant(True)
+        if updates_per_step > 1:  # all but the last in a loop: the graph stays one update large
+            (finite,) = tf.while_loop(
+                lambda _: True, lambda ok: (tf.logical_and(ok, update()["finite"]),), (finite,),
+                maximum_iterations=updates_per_step - 1)
+        stats = update()
+        # Runs after the updates' writes (automatic control dependencies keep program order).
+        return dict(stats, finite=tf.logical_and(finite, stats["finite"]),
+                    action=learner.collect_action(packed[:, width:]))
+
+    signature = [tf.TensorSpec([1, width + obs_dim], tf.float32, name="packed")]
+    return tf.function(train_and_act, input_signature=signature,
+                       jit_compile=learner.config.jit_compile).get_concrete_function()
+
+
 def _check_finite(env_id, step, **values):
     """Raises NonFiniteError naming the env, the step and the value unless all are finite."""
     for name, value in values.items():
@@ -172,8 +219,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
       learner: e.g. :class:`softq_tf.sql.SoftQLearner` (``policy``, ``train_step``, ``spec``).
       config: :class:`LoopConfig`.
       logdir: where progress.csv, TensorBoard files and checkpoints go (None: nothing is written).
-      seed: seeds the numpy generator (actions, replay sampling) and the env resets (episode i is
-        reset with ``seed + 7919 * i``).
+      seed: seeds the numpy generator (warm-up actions) and the env resets (episode i is reset
+        with ``seed + 7919 * i``); minibatches and the policy's noise come from ``learner.rng``.
       eval_env: env for evaluations (defaults to ``env``).
       resume: continue from the newest loadable checkpoint in ``logdir`` if there is one (see
         :mod:`softq_tf.checkpoint` for what is restored exactly).
@@ -196,7 +243,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         replay = ReplayBuffer(config.replay_capacity, spec.obs_dim, spec.act_dim)
     rng = np.random.default_rng(seed)
     step, progress_state, checkpointer = 0, None, None
-    # The action chosen for the next step (see train_step_and_act); kept in checkpoints taken at an
+    # The action chosen for the next step (see compile_train_and_act); kept in checkpoints taken at an
     # episode boundary, where the resumed run restarts from the very same reset observation.
     next_action, episode_length = None, 0
     if logdir is not None:
@@ -224,9 +271,9 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         # After a resume the interrupted episode cannot be continued: it starts again from reset.
         obs = _reset(env, env_id, seed, progress.episodes, step)
         episode_return = 0.0
-        # The concrete function skips tf.function's per-call signature matching (~0.3 ms a step);
-        # handing it tensors made by tf.constant measured ~5% faster end to end than numpy arrays.
-        train_and_act = learner.train_step_and_act.get_concrete_function()
+        train_and_act = compile_train_and_act(learner, replay, config.batch_size,
+                                              config.updates_per_step)
+        packed = np.zeros((1, replay.row_width + spec.obs_dim), np.float32)  # see train_and_act
         while step < config.total_steps:
             if step < config.min_pool:
                 action = rng.uniform(-1.0, 1.0, spec.act_dim).astype(np.float32)
@@ -237,7 +284,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                     np.asarray(obs, np.float32)[None], _noise(rng, spec.act_dim)).numpy()[0]
             next_obs, reward, terminated, truncated, _ = env.step(spec.to_env_action(action))
             _check_finite(env_id, step + 1, observation=next_obs, reward=reward)
-            replay.add(obs, action, reward, next_obs, terminated)
+            transition = (obs, action, reward, next_obs, terminated)
             step += 1
             episode_return += float(reward)
             episode_length += 1
@@ -248,21 +295,18 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                 episode_return, episode_length = 0.0, 0
 
             next_action = None
-            if step >= config.min_pool:
-                for update in range(config.updates_per_step):
-                    if update + 1 < config.updates_per_step:
-                        stats = learner.train_step(replay.sample(config.batch_size, rng))
-                    else:  # the last update also samples the next action, in the same call
-                        stats = dict(train_and_act(
-                            tf.constant(replay.sample_rows(config.batch_size, rng)),
-                            tf.constant(np.asarray(obs, np.float32)[None]),
-                            tf.constant(_noise(rng, spec.act_dim))))
-                        next_action = stats.pop("action").numpy()[0]
-                    if not bool(stats["finite"]):
-                        raise NonFiniteError(
-                            f"non-finite loss or gradient at step {step} on env {env_id} "
-                            f"(loss/q={float(stats['loss/q'])}); training stopped, the last "
-                            "finite state is checkpointed")
+            if step < config.min_pool:
+                replay.add(*transition)
+            else:  # store, update and pick the next action in one graph call
+                pack_transition(packed[0, :replay.row_width], *transition)
+                packed[0, replay.row_width:] = obs
+                stats = dict(train_and_act(tf.constant(packed)))
+                next_action = stats.pop("action").numpy()[0]
+                if not bool(stats["finite"]):
+                    raise NonFiniteError(
+                        f"non-finite loss or gradient at step {step} on env {env_id} "
+                        f"(loss/q={float(stats['loss/q'])}); training stopped, the last "
+                        "finite state is checkpointed")
 
             eval_result = None
             if config.eval_every and step % config.eval_every == 0:

@@ -20,7 +20,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from softq_tf import losses, networks, policies, replay
+from softq_tf import losses, networks, policies
 from softq_tf.config_utils import positive_float, positive_int, require
 
 STAT_NAMES = ("loss/q", "q/mean", "v_next/mean", "svgd/phi_norm", "kernel/bandwidth")
@@ -141,10 +141,9 @@ class SoftQLearner:
     ``train_step(batch)`` is one ``tf.function`` with a fixed input signature (traced once); it takes
     a dict with ``obs [B, O]``, ``action [B, A]`` (in [-1, 1]), ``reward [B]``, ``next_obs [B, O]``,
     ``terminated [B]`` and returns a dict of scalar tensors (:data:`STAT_NAMES` plus ``finite``).
-    ``train_step_and_act(rows, obs [N, O], xi [N, A])`` does the same update on packed replay rows
-    (:meth:`softq_tf.replay.ReplayBuffer.sample_rows`) and then, in the same graph call, samples the
-    normalized actions f(xi; obs) with the updated sampler (key ``action``): the training loop's next
-    action, without a second call's dispatch cost.
+    ``update`` and ``collect_action`` are the same update and the data-collection action as plain
+    traceable methods, for the training loop to fuse into one graph call per environment step
+    (:func:`softq_tf.loop.compile_train_and_act`).
     """
 
     def __init__(self, spec, config=SQLConfig(), seed=0):
@@ -170,12 +169,8 @@ class SoftQLearner:
             "next_obs": tf.TensorSpec([None, o], tf.float32),
             "terminated": tf.TensorSpec([None], tf.float32),
         }
-        self.train_step = tf.function(self._train_step, input_signature=[signature],
+        self.train_step = tf.function(self.update, input_signature=[signature],
                                       jit_compile=config.jit_compile)
-        self.train_step_and_act = tf.function(
-            self._train_step_and_act, jit_compile=config.jit_compile, input_signature=[
-                tf.TensorSpec([None, 2 * o + a + 2], tf.float32),
-                tf.TensorSpec([None, o], tf.float32), tf.TensorSpec([None, a], tf.float32)])
 
     @property
     def stat_names(self):
@@ -196,17 +191,19 @@ class SoftQLearner:
         for target, source in zip(self.target_q.weights, self.q.weights):
             target.assign(tau * source + (1.0 - tau) * target)
 
-    def _train_step(self, batch):
+    def update(self, batch):
+        """One SQL update (eq. 10-14) on ``batch``, its random draws from ``self.rng``; traceable
+        (``train_step`` is this, compiled). Returns the statistics dict of ``train_step``."""
         cfg, act_dim = self.config, self.spec.act_dim
         batch_size = tf.shape(batch["obs"])[0]
         uniform = self.rng.uniform([batch_size, cfg.value_particles, act_dim], -1.0, 1.0)
         xi = self.rng.normal([batch_size, cfg.kernel_particles, act_dim])
         return self.update_from_noise(batch, uniform, xi)
 
-    def _train_step_and_act(self, rows, obs, xi):
-        stats = self._train_step(replay.unpack_rows(rows, self.spec.obs_dim, self.spec.act_dim))
-        # Runs after the update's writes (automatic control dependencies keep program order).
-        return dict(stats, action=self.sampler((obs, xi)))
+    def collect_action(self, obs):
+        """Normalized actions a = f(xi; s) [N, A] for data collection at ``obs`` [N, O], with
+        xi ~ N(0, I) from ``self.rng`` (the paper's SQL adds no exploration noise); traceable."""
+        return self.sampler((obs, self.rng.normal([tf.shape(obs)[0], self.spec.act_dim])))
 
     def update_from_noise(self, batch, uniform, xi):
         """One SQL update given its random draws (``train_step`` draws them from ``self.rng``).

@@ -4,9 +4,12 @@ import csv
 import gymnasium as gym
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from softq_tf import LoopConfig, NonFiniteError, ReplayBuffer, SoftQLearner, SQLConfig, train
 from softq_tf import EnvSpec, evaluate
+from softq_tf.loop import compile_train_and_act
+from softq_tf.replay import pack_transition
 
 
 class CounterEnv(gym.Env):
@@ -45,13 +48,13 @@ def test_termination_is_stored_and_truncation_is_not():
     summary = train(gym.wrappers.TimeLimit(CounterEnv(terminate_at=3), 10), make_learner(),
                     small_loop(), replay=terminating)
     assert summary["episodes"] == 10
-    np.testing.assert_array_equal(terminating._data["terminated"][:30],
+    np.testing.assert_array_equal(terminating.contents()["terminated"][:30],
                                   np.tile([0.0, 0.0, 1.0], 10))
     truncating = ReplayBuffer(100, 1, 1)
     summary = train(gym.wrappers.TimeLimit(CounterEnv(), 3), make_learner(), small_loop(),
                     replay=truncating)
     assert summary["episodes"] == 10  # episodes end every 3 steps, but by a time limit:
-    np.testing.assert_array_equal(truncating._data["terminated"][:30], 0.0)  # they bootstrap
+    np.testing.assert_array_equal(truncating.contents()["terminated"][:30], 0.0)  # they bootstrap
 
 
 def test_non_finite_reward_is_caught_at_its_step(tmp_path):
@@ -74,6 +77,42 @@ def test_resume_continues_without_duplicate_rows(tmp_path):
     assert steps == [10, 20, 30, 40]
     # one update per step from the step that fills min_pool (10) to 40, across the resume
     assert int(learner.step) == 40 - 10 + 1
+
+
+def test_train_and_act_is_store_then_update_then_act():
+    """The fused call does Algorithm 1's steps in order: the same steps run one by one (store the
+    transition, update on a batch drawn with the learner's generator, sample the next action) give
+    the same statistics, weights and action."""
+    fused, stepwise = make_learner(), make_learner()
+    fused_replay, stepwise_replay = ReplayBuffer(50, 1, 1), ReplayBuffer(50, 1, 1)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        transition = (rng.normal(size=1), rng.uniform(-1, 1, 1), rng.normal(), rng.normal(size=1),
+                      rng.uniform() < 0.2)
+        for replay in (fused_replay, stepwise_replay):
+            replay.add(*transition)
+    train_and_act = compile_train_and_act(fused, fused_replay, batch_size=8)
+    for i in range(3):
+        row = pack_transition(np.zeros(5, np.float32), [float(i)], [0.5], 1.0, [i + 1.0], False)
+        obs = np.full((1, 1), i + 1.0, np.float32)
+        out = train_and_act(tf.constant(np.concatenate([row[None], obs], axis=1)))
+        stepwise_replay.append(row)
+        stats = stepwise.train_step(stepwise_replay.sample_batch(8, stepwise.rng))
+        action = stepwise.collect_action(obs)
+        np.testing.assert_allclose(out["action"], action, rtol=1e-5)
+        for key in stats:
+            np.testing.assert_allclose(out[key], stats[key], rtol=1e-5)
+    for a, b in zip(fused.q.weights + fused.sampler.weights,
+                    stepwise.q.weights + stepwise.sampler.weights):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
+    assert int(fused.step) == 3
+    assert fused_replay.size == 15
+
+
+def test_updates_per_step_runs_in_the_same_call():
+    learner = make_learner()
+    train(gym.wrappers.TimeLimit(CounterEnv(), 5), learner, small_loop(updates_per_step=3))
+    assert int(learner.step) == 3 * (30 - 10 + 1)
 
 
 def test_evaluate_returns_mean_return_and_length():
