@@ -22,7 +22,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from softq_tf.specs import EnvSpec
+from softq_tf.specs import EnvSpec, normalize_action
 
 METADATA_FILE = "softq_tf.json"
 _POLICY_FUNCTIONS = ("sample_action", "sample_actions", "action_from_noise", "greedy_action",
@@ -42,7 +42,7 @@ class QFunction(tf.Module):
             tf.TensorSpec([None, spec.act_dim], tf.float32, name="action")])
 
     def _q_values(self, observation, action):
-        normalized = 2.0 * (action - self.action_low) / (self.action_high - self.action_low) - 1.0
+        normalized = normalize_action(action, self.action_low, self.action_high)
         return self.q_network((observation, normalized))
 
 

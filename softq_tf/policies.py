@@ -7,6 +7,8 @@ training stores.
 """
 import tensorflow as tf
 
+from softq_tf.specs import denormalize_action
+
 
 class SamplingPolicy(tf.Module):
     """Samples a = f(xi; s), xi ~ N(0, I), and maps it to the environment's action box.
@@ -40,7 +42,7 @@ class SamplingPolicy(tf.Module):
             self.greedy_action = tf.function(self._greedy_action, input_signature=[obs_sig])
 
     def _to_env(self, action):
-        return self.action_low + 0.5 * (action + 1.0) * (self.action_high - self.action_low)
+        return denormalize_action(action, self.action_low, self.action_high)
 
     def _normalized_action(self, observation, xi):
         """[B, O], [B, A] -> [B, A] in [-1, 1]^A, deterministic given xi."""

@@ -4,9 +4,20 @@ Every algorithm in softq_tf acts in the normalized action square [-1, 1]^A (the 
 the sampling network, paper Sec. 3.3); :class:`EnvSpec` maps those actions to the environment's bounds.
 """
 import dataclasses
+import functools
 
 import gymnasium as gym
 import numpy as np
+
+
+def denormalize_action(action, low, high):
+    """Maps normalized actions in [-1, 1]^A affinely onto the box [low, high] (numpy or TF)."""
+    return low + 0.5 * (action + 1.0) * (high - low)
+
+
+def normalize_action(env_action, low, high):
+    """Inverse of :func:`denormalize_action`: the box [low, high] onto [-1, 1]^A (numpy or TF)."""
+    return 2.0 * (env_action - low) / (high - low) - 1.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,12 +65,15 @@ class EnvSpec:
         """Builds a spec from a Gymnasium env (see :meth:`from_spaces`)."""
         return cls.from_spaces(env.observation_space, env.action_space)
 
+    @functools.cached_property
+    def _bounds(self):
+        # Built once: the training loop maps every action it takes.
+        return np.asarray(self.low), np.asarray(self.high)
+
     def to_env_action(self, action):
-        """Maps normalized actions in [-1, 1]^A to the environment's box (affine, works on numpy)."""
-        low, high = np.asarray(self.low), np.asarray(self.high)
-        return (low + 0.5 * (np.asarray(action) + 1.0) * (high - low)).astype(np.float32)
+        """Maps normalized actions in [-1, 1]^A to the environment's box (numpy, float32)."""
+        return denormalize_action(np.asarray(action), *self._bounds).astype(np.float32)
 
     def to_normalized_action(self, env_action):
         """Inverse of :meth:`to_env_action`."""
-        low, high = np.asarray(self.low), np.asarray(self.high)
-        return (2.0 * (np.asarray(env_action) - low) / (high - low) - 1.0).astype(np.float32)
+        return normalize_action(np.asarray(env_action), *self._bounds).astype(np.float32)
