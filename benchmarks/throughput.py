@@ -16,6 +16,7 @@ Everything is measured in one run, side by side, because the machine is shared a
 import dataclasses
 import json
 import os
+import platform
 import statistics
 import tempfile
 import time
@@ -201,6 +202,15 @@ def policy_latency_ms(min_seconds):
                     function_ms=1e3 / timed_rate(lambda: loaded.sample_action(obs), min_seconds))
 
 
+def cpu_model():
+    """The processor's name from /proc/cpuinfo (Linux), else the platform's answer."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor()
+
+
 def print_table(rows, columns):
     print("  ".join(f"{c:>12}" for c in columns))
     for row in rows:
@@ -212,7 +222,7 @@ def main(argv):
     del argv
     tf.get_logger().setLevel("ERROR")
     seconds = 1.5 if FLAGS.quick else 4.0
-    results = dict(machine=dict(cpus=os.cpu_count(), tensorflow=tf.__version__,
+    results = dict(machine=dict(cpus=os.cpu_count(), cpu=cpu_model(), tensorflow=tf.__version__,
                                 uname=" ".join(os.uname())))
     results["update"] = [config_row("standard", STANDARD, seconds),
                          config_row("paper", PAPER, seconds)]

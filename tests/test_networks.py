@@ -1,0 +1,43 @@
+"""Networks: the split first layer is a dense layer on the concatenation [obs, x]."""
+import numpy as np
+import pytest
+
+from softq_tf import EnvSpec, networks
+
+
+@pytest.fixture
+def spec():
+    return EnvSpec(obs_dim=3, act_dim=2, low=(-1.0, -1.0), high=(1.0, 1.0))
+
+
+def numpy_mlp(model, obs, x):
+    """The model by hand: ReLU layers on the concatenation [obs, x] (obs repeated per particle)."""
+    if x.ndim == 3:
+        obs = np.repeat(obs[:, None, :], x.shape[1], axis=1)
+    kernel = np.concatenate([model.obs_layer.kernel.numpy(), model.x_layer.kernel.numpy()])
+    h = np.maximum(np.concatenate([obs, x], axis=-1) @ kernel + model.obs_layer.bias.numpy(), 0)
+    for layer in model.hidden_layers:
+        h = np.maximum(h @ layer.kernel.numpy() + layer.bias.numpy(), 0)
+    return h @ model.out_layer.kernel.numpy() + model.out_layer.bias.numpy()
+
+
+@pytest.mark.parametrize("particles", [None, 5])
+def test_q_network_is_an_mlp_on_the_concatenation(spec, particles):
+    q = networks.q_network(spec, (8, 8))
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(4, 3)).astype(np.float32)
+    shape = (4, 2) if particles is None else (4, particles, 2)
+    action = rng.uniform(-1, 1, shape).astype(np.float32)
+    np.testing.assert_allclose(q((obs, action)), numpy_mlp(q, obs, action)[..., 0], rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("particles", [None, 5])
+def test_sampler_is_a_tanh_mlp_on_the_concatenation(spec, particles):
+    sampler = networks.sampling_network(spec, (8, 8))
+    rng = np.random.default_rng(1)
+    obs = rng.normal(size=(4, 3)).astype(np.float32)
+    xi = rng.normal(size=(4, 2) if particles is None else (4, particles, 2)).astype(np.float32)
+    actions = sampler((obs, xi)).numpy()
+    np.testing.assert_allclose(actions, np.tanh(numpy_mlp(sampler, obs, xi)), rtol=1e-5, atol=1e-6)
+    assert actions.shape == xi.shape and np.all(np.abs(actions) <= 1.0)
