@@ -14,9 +14,6 @@ import zipfile
 import numpy as np
 import tensorflow as tf
 
-FIELDS = ("obs", "action", "reward", "next_obs", "terminated")
-
-
 def row_width(obs_dim, act_dim):
     """Width 2 O + A + 2 of a packed transition row."""
     return 2 * obs_dim + act_dim + 2
@@ -41,7 +38,7 @@ def pack_transition(out, obs, action, reward, next_obs, terminated):
 
     ``terminated`` is the env's terminal flag, never a time-limit cut (a cut still bootstraps).
     """
-    # The row is the fields in FIELDS order, which is the layout of field_columns.
+    # Concatenated in the order of field_columns' layout.
     return np.concatenate([obs, action, [reward], next_obs, [float(terminated)]], out=out)
 
 
