@@ -135,7 +135,9 @@ def compile_train_and_act(learner, replay, batch_size, updates_per_step=1):
     def train_and_act(packed):
         replay.append(packed[0, :width])
         finite = tf.constant(True)
-        if updates_per_step > 1:  # all but the last in a loop: the graph stays one update large
+        # All but the last update in a loop, so the graph holds the update twice whatever the count;
+        # the last one runs outside it because its statistics are returned.
+        if updates_per_step > 1:
             (finite,) = tf.while_loop(
                 lambda _: True, lambda ok: (tf.logical_and(ok, update()["finite"]),), (finite,),
                 maximum_iterations=updates_per_step - 1)
