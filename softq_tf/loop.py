@@ -3,7 +3,7 @@
 Data flow: env.reset(seed) -> action (uniform on [-1, 1]^A for the first ``min_pool`` steps, then
 the learner's ``collect_action``) -> env.step -> store (obs, action, reward, next_obs, terminated).
 Only ``terminated`` is stored: a time-limit truncation still bootstraps from V(s'). After warm-up,
-one graph call per environment step (:func:`compile_train_and_act`) stores the transition, runs the
+one graph call per environment step (:class:`TrainAndAct`) stores the transition, runs the
 updates on minibatches it samples from the replay buffer in the graph, and returns the next action.
 """
 import collections
@@ -104,7 +104,7 @@ def _noise(rng, act_dim):
     return rng.standard_normal((1, act_dim)).astype(np.float32)
 
 
-def compile_train_and_act(learner, replay, batch_size, updates_per_step=1):
+class TrainAndAct:
     """The training loop's one graph call per environment step once learning has started.
 
     In Algorithm 1's order: store the transition just taken in ``replay`` (paper: "replay memory
@@ -114,45 +114,62 @@ def compile_train_and_act(learner, replay, batch_size, updates_per_step=1):
     share of a step on a CPU (``benchmarks/README.md``).
 
     Args:
-      learner: provides traceable ``update(batch) -> stats`` (with a boolean ``finite``) and
-        ``collect_action(obs) -> normalized action``, ``rng`` and ``config.jit_compile``
-        (e.g. :class:`softq_tf.sql.SoftQLearner`).
+      learner: provides traceable ``update(batch) -> stats`` (a dict with ``stat_names`` and a boolean
+        ``finite``) and ``collect_action(obs) -> normalized action``, ``rng``, ``spec`` and
+        ``config.jit_compile`` (e.g. :class:`softq_tf.sql.SoftQLearner`).
       replay: the :class:`softq_tf.replay.ReplayBuffer` to store into and sample from.
       batch_size: transitions per update.
       updates_per_step: updates per call (>= 1).
 
-    Returns:
-      a concrete function: packed [1, 2 O + A + 2 + O] (the transition row of
-      :func:`softq_tf.replay.pack_transition`, then the observation to act on) -> dict of the last
-      update's statistics, ``finite`` (every update was finite, hence applied) and ``action`` [1, A]
-      in [-1, 1]^A.
+    Calling it with ``(transition, obs)``, a transition ``(obs, action, reward, next_obs,
+    terminated)`` as for :meth:`ReplayBuffer.add` and the observation to act on, returns
+    ``(action, stats)``: the next action [A] in [-1, 1]^A (numpy) and the last update's statistics as
+    floats, plus ``finite`` (every update was finite, hence applied).
     """
-    width, obs_dim = replay.row_width, replay.shapes[0]
 
-    def update():
-        return learner.update(replay.sample_batch(batch_size, learner.rng))
+    def __init__(self, learner, replay, batch_size, updates_per_step=1):
+        width, obs_dim = replay.row_width, replay.shapes[0]
+        self._width, self._act_dim = width, learner.spec.act_dim
+        self._stat_names = tuple(learner.stat_names)
 
-    def train_and_act(packed):
-        replay.append(packed[0, :width])
-        finite = tf.constant(True)
-        # All but the last update in a loop, so the graph holds the update twice whatever the count;
-        # the last one runs outside it because its statistics are returned.
-        if updates_per_step > 1:
-            (finite,) = tf.while_loop(
-                lambda _: True, lambda ok: (tf.logical_and(ok, update()["finite"]),), (finite,),
-                maximum_iterations=updates_per_step - 1)
-        stats = update()
-        # Runs after the updates' writes (automatic control dependencies keep program order).
-        return dict(stats, finite=tf.logical_and(finite, stats["finite"]),
-                    action=learner.collect_action(packed[:, width:]))
+        def update():
+            return learner.update(replay.sample_batch(batch_size, learner.rng))
 
-    signature = [tf.TensorSpec([1, width + obs_dim], tf.float32, name="packed")]
-    return tf.function(train_and_act, input_signature=signature,
-                       jit_compile=learner.config.jit_compile).get_concrete_function()
+        def train_and_act(packed):
+            replay.append(packed[0, :width])
+            finite = tf.constant(True)
+            # All but the last update in a loop, so the graph holds the update twice whatever the
+            # count; the last one runs outside it because its statistics are returned.
+            if updates_per_step > 1:
+                (finite,) = tf.while_loop(
+                    lambda _: True, lambda ok: (tf.logical_and(ok, update()["finite"]),),
+                    (finite,), maximum_iterations=updates_per_step - 1)
+            stats = update()
+            finite = tf.logical_and(finite, stats["finite"])
+            # Runs after the updates' writes (automatic control dependencies keep program order).
+            action = learner.collect_action(packed[:, width:])[0]
+            # One output row: every output tensor costs the caller a conversion.
+            return tf.concat([action, [tf.cast(finite, tf.float32)],
+                              tf.stack([stats[name] for name in self._stat_names])], axis=0)
+
+        signature = [tf.TensorSpec([1, width + obs_dim], tf.float32, name="packed")]
+        concrete = tf.function(train_and_act, input_signature=signature,
+                               jit_compile=learner.config.jit_compile).get_concrete_function()
+        # A ConcreteFunction call binds its structured signature in Python first (~30 us a call,
+        # measured); the flat call of its traced function is what it runs after that binding.
+        self._call = concrete.inference_fn.call_flat
+        self._captured = concrete.captured_inputs
+
+    def __call__(self, transition, obs):
+        (row,) = self._call(_pack_inputs(self._width, transition, obs), *self._captured)
+        row = row.numpy()
+        action, finite = row[:self._act_dim], row[self._act_dim] == 1.0
+        stats = dict(zip(self._stat_names, row[self._act_dim + 1:].tolist()), finite=bool(finite))
+        return action, stats
 
 
 def _pack_inputs(width, transition, obs):
-    """The input of :func:`compile_train_and_act`'s function as a tensor [1, width + O].
+    """The input of :class:`TrainAndAct`'s graph as a tensor [1, width + O].
 
     Handed over through DLPack, which wraps the numpy array's memory instead of copying it (measured
     in the loop: ~14 us a step against ~85 us for ``tf.constant``). TensorFlow's kernels need that
@@ -265,7 +282,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         replay = ReplayBuffer(config.replay_capacity, spec.obs_dim, spec.act_dim)
     rng = np.random.default_rng(seed)
     step, progress_state, checkpointer = 0, None, None
-    # The action chosen for the next step (see compile_train_and_act); kept in checkpoints taken at an
+    # The action chosen for the next step (see TrainAndAct); kept in checkpoints taken at an
     # episode boundary, where the resumed run restarts from the very same reset observation.
     next_action, episode_length = None, 0
     if logdir is not None:
@@ -293,8 +310,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         # After a resume the interrupted episode cannot be continued: it starts again from reset.
         obs = _reset(env, env_id, seed, progress.episodes, step)
         episode_return = 0.0
-        train_and_act = compile_train_and_act(learner, replay, config.batch_size,
-                                              config.updates_per_step)
+        train_and_act = TrainAndAct(learner, replay, config.batch_size, config.updates_per_step)
         while step < config.total_steps:
             if step < config.min_pool:
                 action = rng.uniform(-1.0, 1.0, spec.act_dim).astype(np.float32)
@@ -319,9 +335,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             if step < config.min_pool:
                 replay.add(*transition)
             else:  # store, update and pick the next action in one graph call
-                stats = dict(train_and_act(_pack_inputs(replay.row_width, transition, obs)))
-                next_action = stats.pop("action").numpy()[0]
-                if not bool(stats["finite"]):
+                next_action, stats = train_and_act(transition, obs)
+                if not stats["finite"]:
                     raise NonFiniteError(
                         f"non-finite loss or gradient at step {step} on env {env_id} "
                         f"(loss/q={float(stats['loss/q'])}); training stopped, the last "

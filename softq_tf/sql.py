@@ -143,7 +143,7 @@ class SoftQLearner:
     ``terminated [B]`` and returns a dict of scalar tensors (:data:`STAT_NAMES` plus ``finite``).
     ``update`` and ``collect_action`` are the same update and the data-collection action as plain
     traceable methods, for the training loop to fuse into one graph call per environment step
-    (:func:`softq_tf.loop.compile_train_and_act`).
+    (:class:`softq_tf.loop.TrainAndAct`).
     """
 
     def __init__(self, spec, config=SQLConfig(), seed=0):

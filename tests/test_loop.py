@@ -4,12 +4,10 @@ import csv
 import gymnasium as gym
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from softq_tf import LoopConfig, NonFiniteError, ReplayBuffer, SoftQLearner, SQLConfig, train
 from softq_tf import EnvSpec, evaluate
-from softq_tf.loop import compile_train_and_act
-from softq_tf.replay import pack_transition
+from softq_tf.loop import TrainAndAct
 
 
 class CounterEnv(gym.Env):
@@ -91,17 +89,17 @@ def test_train_and_act_is_store_then_update_then_act():
                       rng.uniform() < 0.2)
         for replay in (fused_replay, stepwise_replay):
             replay.add(*transition)
-    train_and_act = compile_train_and_act(fused, fused_replay, batch_size=8)
+    train_and_act = TrainAndAct(fused, fused_replay, batch_size=8)
     for i in range(3):
-        row = pack_transition(np.zeros(5, np.float32), [float(i)], [0.5], 1.0, [i + 1.0], False)
-        obs = np.full((1, 1), i + 1.0, np.float32)
-        out = train_and_act(tf.constant(np.concatenate([row[None], obs], axis=1)))
-        stepwise_replay.append(row)
-        stats = stepwise.train_step(stepwise_replay.sample_batch(8, stepwise.rng))
-        action = stepwise.collect_action(obs)
-        np.testing.assert_allclose(out["action"], action, rtol=1e-5)
-        for key in stats:
-            np.testing.assert_allclose(out[key], stats[key], rtol=1e-5)
+        transition = ([float(i)], [0.5], 1.0, [i + 1.0], False)
+        obs = np.full(1, i + 1.0, np.float32)
+        action, stats = train_and_act(transition, obs)
+        stepwise_replay.add(*transition)
+        expected = stepwise.train_step(stepwise_replay.sample_batch(8, stepwise.rng))
+        np.testing.assert_allclose(action, stepwise.collect_action(obs[None])[0], rtol=1e-5)
+        assert set(stats) == set(expected)
+        for key in expected:
+            np.testing.assert_allclose(stats[key], expected[key], rtol=1e-5)
     for a, b in zip(fused.q.weights + fused.sampler.weights,
                     stepwise.q.weights + stepwise.sampler.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
