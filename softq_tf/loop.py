@@ -19,7 +19,7 @@ from softq_tf.checkpoint import Checkpointer
 from softq_tf.config_utils import positive_int, require
 from softq_tf.metrics import MetricsWriter
 from softq_tf.replay import ReplayBuffer, pack_transition
-from softq_tf.specs import EnvSpec
+from softq_tf.specs import EnvSpec, denormalize_action
 
 
 _ALIGN_FLOATS = 16  # 64 bytes, the alignment TensorFlow's CPU kernels require of tensor memory
@@ -123,14 +123,16 @@ class TrainAndAct:
 
     Calling it with ``(transition, obs)``, a transition ``(obs, action, reward, next_obs,
     terminated)`` as for :meth:`ReplayBuffer.add` and the observation to act on, returns
-    ``(action, stats)``: the next action [A] in [-1, 1]^A (numpy) and the last update's statistics as
-    floats, plus ``finite`` (every update was finite, hence applied).
+    ``(action, env_action, stats)``: the next action [A] in [-1, 1]^A and the same mapped to the
+    env's bounds (numpy float32; :meth:`EnvSpec.to_env_action`'s map, computed in float32), and the last update's
+    statistics as floats, plus ``finite`` (every update was finite, hence applied).
     """
 
     def __init__(self, learner, replay, batch_size, updates_per_step=1):
-        width, obs_dim = replay.row_width, replay.shapes[0]
-        self._width, self._act_dim = width, learner.spec.act_dim
+        width, obs_dim, act_dim = replay.row_width, replay.shapes[0], learner.spec.act_dim
+        self._width, self._act_dim = width, act_dim
         self._stat_names = tuple(learner.stat_names)
+        low, high = tf.constant(learner.spec.low), tf.constant(learner.spec.high)
 
         def update():
             return learner.update(replay.sample_batch(batch_size, learner.rng))
@@ -148,8 +150,9 @@ class TrainAndAct:
             finite = tf.logical_and(finite, stats["finite"])
             # Runs after the updates' writes (automatic control dependencies keep program order).
             action = learner.collect_action(packed[:, width:])[0]
+            env_action = denormalize_action(action, low, high)
             # One output row: every output tensor costs the caller a conversion.
-            return tf.concat([action, [tf.cast(finite, tf.float32)],
+            return tf.concat([action, env_action, [tf.cast(finite, tf.float32)],
                               tf.stack([stats[name] for name in self._stat_names])], axis=0)
 
         signature = [tf.TensorSpec([1, width + obs_dim], tf.float32, name="packed")]
@@ -159,36 +162,35 @@ class TrainAndAct:
         # measured); the flat call of its traced function is what it runs after that binding.
         self._call = concrete.inference_fn.call_flat
         self._captured = concrete.captured_inputs
+        self._input = _aligned_row(width + obs_dim)
 
     def __call__(self, transition, obs):
-        (row,) = self._call(_pack_inputs(self._width, transition, obs), *self._captured)
+        # The input is handed over through DLPack, which wraps the row's memory instead of copying
+        # it (measured in the loop: ~14 us a step against ~85 us for tf.constant). Rewriting the row
+        # at the next call is safe: the call is synchronous and keeps no reference to its input.
+        pack_transition(self._input[0, :self._width], *transition)
+        self._input[0, self._width:] = obs
+        (row,) = self._call(tf.experimental.dlpack.from_dlpack(self._input.__dlpack__()),
+                            *self._captured)
         row = row.numpy()
-        action, finite = row[:self._act_dim], row[self._act_dim] == 1.0
-        stats = dict(zip(self._stat_names, row[self._act_dim + 1:].tolist()), finite=bool(finite))
-        return action, stats
+        act_dim = self._act_dim
+        stats = dict(zip(self._stat_names, row[2 * act_dim + 1:].tolist()),
+                     finite=bool(row[2 * act_dim] == 1.0))
+        return row[:act_dim], row[act_dim:2 * act_dim], stats
 
 
-def _pack_inputs(width, transition, obs):
-    """The input of :class:`TrainAndAct`'s graph as a tensor [1, width + O].
-
-    Handed over through DLPack, which wraps the numpy array's memory instead of copying it (measured
-    in the loop: ~14 us a step against ~85 us for ``tf.constant``). TensorFlow's kernels need that
-    memory aligned to 64 bytes (it aborts otherwise), hence the offset into a larger array; the
-    array is new each step and never written after the hand-over, so sharing it is safe.
-    """
-    size = width + len(obs)
+def _aligned_row(size):
+    """A float32 numpy array [1, size] whose memory starts on a 64-byte boundary, which
+    TensorFlow's CPU kernels require of memory they are handed (they abort otherwise)."""
     raw = np.empty(size + _ALIGN_FLOATS, np.float32)
     start = (-raw.ctypes.data % (4 * _ALIGN_FLOATS)) // 4
-    packed = raw[start:start + size]
-    pack_transition(packed[:width], *transition)
-    packed[width:] = obs
-    return tf.experimental.dlpack.from_dlpack(packed[None].__dlpack__())
+    return raw[None, start:start + size]
 
 
 def _check_finite(env_id, step, **values):
     """Raises NonFiniteError naming the env, the step and the value unless all are finite."""
     for name, value in values.items():
-        if not np.all(np.isfinite(value)):
+        if not np.isfinite(value).all():
             raise NonFiniteError(f"env {env_id} returned a non-finite {name} ({value!r}) at "
                                  f"step {step}; training stopped")
 
@@ -282,9 +284,10 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         replay = ReplayBuffer(config.replay_capacity, spec.obs_dim, spec.act_dim)
     rng = np.random.default_rng(seed)
     step, progress_state, checkpointer = 0, None, None
-    # The action chosen for the next step (see TrainAndAct); kept in checkpoints taken at an
-    # episode boundary, where the resumed run restarts from the very same reset observation.
-    next_action, episode_length = None, 0
+    # The action chosen for the next step, normalized and in the env's bounds (see TrainAndAct);
+    # kept in checkpoints taken at an episode boundary, where the resumed run restarts from the very
+    # same reset observation.
+    next_action, next_env_action, episode_length = None, None, 0
     if logdir is not None:
         os.makedirs(logdir, exist_ok=True)
         checkpointer = Checkpointer(f"{logdir}/checkpoints", learner, config.keep_checkpoints)
@@ -295,6 +298,9 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             rng.bit_generator.state = loop_state["rng"]
             if loop_state.get("next_action") is not None:
                 next_action = np.asarray(loop_state["next_action"], np.float32)
+                # Checkpoints written before the env action was kept: map it here.
+                next_env_action = np.asarray(loop_state.get("next_env_action")
+                                             or spec.to_env_action(next_action), np.float32)
     writer = MetricsWriter(logdir, learner.stat_names, resume_step=step) if logdir else None
     progress = _Progress(config.total_steps, step, progress_state)
     stats = {}
@@ -304,7 +310,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             at_boundary = next_action is not None and episode_length == 0
             checkpointer.save(step, replay, dict(
                 step=step, progress=progress.state(), rng=rng.bit_generator.state,
-                next_action=next_action.tolist() if at_boundary else None))
+                next_action=next_action.tolist() if at_boundary else None,
+                next_env_action=next_env_action.tolist() if at_boundary else None))
 
     try:
         # After a resume the interrupted episode cannot be continued: it starts again from reset.
@@ -314,12 +321,14 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         while step < config.total_steps:
             if step < config.min_pool:
                 action = rng.uniform(-1.0, 1.0, spec.act_dim).astype(np.float32)
+                env_action = spec.to_env_action(action)
             elif next_action is not None:
-                action = next_action
+                action, env_action = next_action, next_env_action
             else:
                 action = learner.policy.normalized_action(
                     np.asarray(obs, np.float32)[None], _noise(rng, spec.act_dim)).numpy()[0]
-            next_obs, reward, terminated, truncated, _ = env.step(spec.to_env_action(action))
+                env_action = spec.to_env_action(action)
+            next_obs, reward, terminated, truncated, _ = env.step(env_action)
             _check_finite(env_id, step + 1, observation=next_obs, reward=reward)
             transition = (obs, action, reward, next_obs, terminated)
             step += 1
@@ -335,7 +344,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             if step < config.min_pool:
                 replay.add(*transition)
             else:  # store, update and pick the next action in one graph call
-                next_action, stats = train_and_act(transition, obs)
+                next_action, next_env_action, stats = train_and_act(transition, obs)
                 if not stats["finite"]:
                     raise NonFiniteError(
                         f"non-finite loss or gradient at step {step} on env {env_id} "

@@ -30,9 +30,9 @@ class CounterEnv(gym.Env):
         return (np.full(1, self.t, np.float32), reward, self.t == self.terminate_at, False, {})
 
 
-def make_learner():
+def make_learner(low=-1.0, high=1.0):
     config = SQLConfig(hidden_sizes=(8,), kernel_particles=4, value_particles=4, jit_compile=False)
-    return SoftQLearner(EnvSpec(1, 1, (-1.0,), (1.0,)), config, seed=0)
+    return SoftQLearner(EnvSpec(1, 1, (low,), (high,)), config, seed=0)
 
 
 def small_loop(**kwargs):
@@ -80,8 +80,8 @@ def test_resume_continues_without_duplicate_rows(tmp_path):
 def test_train_and_act_is_store_then_update_then_act():
     """The fused call does Algorithm 1's steps in order: the same steps run one by one (store the
     transition, update on a batch drawn with the learner's generator, sample the next action) give
-    the same statistics, weights and action."""
-    fused, stepwise = make_learner(), make_learner()
+    the same statistics, weights and action (and the action mapped to the env's bounds)."""
+    fused, stepwise = make_learner(-2.0, 6.0), make_learner(-2.0, 6.0)
     fused_replay, stepwise_replay = ReplayBuffer(50, 1, 1), ReplayBuffer(50, 1, 1)
     rng = np.random.default_rng(0)
     for _ in range(12):
@@ -93,10 +93,11 @@ def test_train_and_act_is_store_then_update_then_act():
     for i in range(3):
         transition = ([float(i)], [0.5], 1.0, [i + 1.0], False)
         obs = np.full(1, i + 1.0, np.float32)
-        action, stats = train_and_act(transition, obs)
+        action, env_action, stats = train_and_act(transition, obs)
         stepwise_replay.add(*transition)
         expected = stepwise.train_step(stepwise_replay.sample_batch(8, stepwise.rng))
         np.testing.assert_allclose(action, stepwise.collect_action(obs[None])[0], rtol=1e-5)
+        np.testing.assert_allclose(env_action, fused.spec.to_env_action(action), rtol=1e-6)
         assert set(stats) == set(expected)
         for key in expected:
             np.testing.assert_allclose(stats[key], expected[key], rtol=1e-5)
