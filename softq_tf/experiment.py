@@ -11,11 +11,12 @@ import os
 import gymnasium as gym
 from absl import logging
 
-from softq_tf import envs, export, loop, sql
+from softq_tf import ddpg, envs, export, loop, sql
 from softq_tf.checkpoint import write_json_atomic
 from softq_tf.specs import EnvSpec
 
-ALGOS = ("sql",)
+# Each algorithm's config class and learner class.
+ALGOS = {"sql": (sql.SQLConfig, sql.SoftQLearner), "ddpg": (ddpg.DDPGConfig, ddpg.DDPGLearner)}
 
 
 def make_env(env_id):
@@ -38,6 +39,8 @@ def _parse_value(key, text, default):
             if text.lower() not in ("true", "false", "1", "0"):
                 raise ValueError
             return text.lower() in ("true", "1")
+        if isinstance(default, str):
+            return text
         if isinstance(default, tuple):
             return tuple(int(x) for x in text.strip("()[] ").split(",") if x.strip())
         if isinstance(default, int):
@@ -58,9 +61,8 @@ def build_configs(algo, total_steps, overrides=()):
       ValueError: an unknown algorithm, a malformed or unknown override, or an invalid value.
     """
     if algo not in ALGOS:
-        raise ValueError(f"--algo={algo!r} is invalid: allowed are {', '.join(ALGOS)} "
-                         "(the DDPG baseline is not implemented yet)")
-    defaults = {"learner": sql.SQLConfig(), "loop": loop.LoopConfig(total_steps=total_steps)}
+        raise ValueError(f"--algo={algo!r} is invalid: allowed are {', '.join(ALGOS)}")
+    defaults = {"learner": ALGOS[algo][0](), "loop": loop.LoopConfig(total_steps=total_steps)}
     changes = {"learner": {}, "loop": {}}
     for item in overrides:
         key, sep, text = item.partition("=")
@@ -84,7 +86,7 @@ class Run:
     algo: str
     seed: int
     logdir: str
-    learner_config: sql.SQLConfig
+    learner_config: object  # the algorithm's config: sql.SQLConfig or ddpg.DDPGConfig
     loop_config: loop.LoopConfig
     resume: bool
 
@@ -103,8 +105,9 @@ def load_run(config_path):
     try:
         with open(config_path) as f:
             saved = json.load(f)
+        config_class = ALGOS[saved["algo"]][0]
         run = Run(saved["env"], saved["algo"], saved["seed"], os.path.dirname(config_path),
-                  sql.SQLConfig(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True)
+                  config_class(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True)
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"cannot resume: {config_path} is damaged ({type(e).__name__}: "
                          f"{str(e).splitlines()[0] if str(e) else ''}); restore it or start a new "
@@ -151,7 +154,7 @@ def execute(run):
         write_json_atomic(config_path, run.to_json())
     env = make_env(run.env_id)
     eval_env = make_env(run.env_id) if run.loop_config.eval_every else None
-    learner = sql.SoftQLearner(EnvSpec.from_env(env), run.learner_config, run.seed)
+    learner = ALGOS[run.algo][1](EnvSpec.from_env(env), run.learner_config, run.seed)
     summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
                          resume=run.resume, env_id=run.env_id)
     export.save_policy(learner.policy, os.path.join(run.logdir, "policy"), run.to_json())

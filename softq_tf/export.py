@@ -59,7 +59,7 @@ def _signatures(policy):
                 *policy.action_from_noise.input_signature),
     }
     signatures["serving_default"] = signatures["sample_action"]
-    if policy.q_network is not None:
+    if hasattr(policy, "greedy_action"):
         signatures["greedy_action"] = tf.function(lambda observation: {
             "action": policy.greedy_action(observation)}).get_concrete_function(
                 policy.greedy_action.input_signature[0])
@@ -95,7 +95,8 @@ def _save(module, path, signatures, info):
 
 
 def save_policy(policy, path, config=None):
-    """Writes ``policy`` (a :class:`softq_tf.policies.SamplingPolicy`) as a SavedModel at ``path``.
+    """Writes ``policy`` (:class:`softq_tf.policies.SamplingPolicy` or ``DeterministicPolicy``) as
+    a SavedModel at ``path``.
 
     Args:
       policy: the policy to export.

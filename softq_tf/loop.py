@@ -1,7 +1,8 @@
 """The environment loop of Algorithm 1: collect with the current policy, store, update, log, save.
 
-Data flow: env.reset(seed) -> action (uniform on [-1, 1]^A for the first ``min_pool`` steps, then
-the learner's ``collect_action``) -> env.step -> store (obs, action, reward, next_obs, terminated).
+Data flow: env.reset(seed) and ``learner.start_episode()`` -> action (uniform on [-1, 1]^A for the
+first ``min_pool`` steps, then the learner's ``collect_action``) -> env.step -> store (obs, action,
+reward, next_obs, terminated).
 Only ``terminated`` is stored: a time-limit truncation still bootstraps from V(s'). After warm-up,
 one graph call per environment step (:class:`TrainAndAct`) stores the transition, runs the
 updates on minibatches it samples from the replay buffer in the graph, and returns the next action.
@@ -79,7 +80,7 @@ def rollout(env, policy, rng, seed=None):
     done, terminated = False, False
     act_dim = env.action_space.shape[0]
     while not done:
-        xi = _noise(rng, act_dim)
+        xi = rng.standard_normal((1, act_dim)).astype(np.float32)
         action = policy.action_from_noise(np.asarray(obs, np.float32)[None], xi).numpy()[0]
         obs, reward, terminated, truncated, info = env.step(action)
         observations.append(obs)
@@ -99,11 +100,6 @@ def evaluate(env, policy, episodes, seed):
             float(np.mean([len(r["rewards"]) for r in runs])))
 
 
-def _noise(rng, act_dim):
-    """One xi ~ N(0, I) of the sampling network, [1, A]."""
-    return rng.standard_normal((1, act_dim)).astype(np.float32)
-
-
 class TrainAndAct:
     """The training loop's one graph call per environment step once learning has started.
 
@@ -114,8 +110,8 @@ class TrainAndAct:
     share of a step on a CPU (``benchmarks/README.md``).
 
     Args:
-      learner: provides traceable ``update(batch) -> stats`` (a dict with ``stat_names`` and a boolean
-        ``finite``) and ``collect_action(obs) -> normalized action``, ``rng``, ``spec`` and
+      learner: provides traceable ``update(batch) -> stats`` (a dict with ``stat_names`` and a
+        boolean ``finite``) and ``collect_action(obs) -> normalized action``, ``rng``, ``spec`` and
         ``config.jit_compile`` (e.g. :class:`softq_tf.sql.SoftQLearner`).
       replay: the :class:`softq_tf.replay.ReplayBuffer` to store into and sample from.
       batch_size: transitions per update.
@@ -124,8 +120,9 @@ class TrainAndAct:
     Calling it with ``(transition, obs)``, a transition ``(obs, action, reward, next_obs,
     terminated)`` as for :meth:`ReplayBuffer.add` and the observation to act on, returns
     ``(action, env_action, stats)``: the next action [A] in [-1, 1]^A and the same mapped to the
-    env's bounds (numpy float32; :meth:`EnvSpec.to_env_action`'s map, computed in float32), and the last update's
-    statistics as floats, plus ``finite`` (every update was finite, hence applied).
+    env's bounds (numpy float32; :meth:`EnvSpec.to_env_action`'s map, computed in float32), and
+    the last update's statistics as floats, plus ``finite`` (every update was finite, hence
+    applied).
     """
 
     def __init__(self, learner, replay, batch_size, updates_per_step=1):
@@ -257,7 +254,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
 
     Args:
       env: a Gymnasium env whose spaces match ``learner.spec``.
-      learner: e.g. :class:`softq_tf.sql.SoftQLearner` (``policy``, ``train_step``, ``spec``).
+      learner: :class:`softq_tf.sql.SoftQLearner` or :class:`softq_tf.ddpg.DDPGLearner` (what
+        :class:`TrainAndAct` needs, plus ``policy`` for evaluation and ``start_episode``).
       config: :class:`LoopConfig`.
       logdir: where progress.csv, TensorBoard files and checkpoints go (None: nothing is written).
       seed: seeds the numpy generator (warm-up actions) and the env resets (episode i is reset
@@ -316,17 +314,20 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
     try:
         # After a resume the interrupted episode cannot be continued: it starts again from reset.
         obs = _reset(env, env_id, seed, progress.episodes, step)
+        if next_action is None:  # else the checkpoint was taken after the episode had started
+            learner.start_episode()
         episode_return = 0.0
         train_and_act = TrainAndAct(learner, replay, config.batch_size, config.updates_per_step)
+        collect_action = tf.function(learner.collect_action, input_signature=[
+            tf.TensorSpec([1, spec.obs_dim], tf.float32)])
         while step < config.total_steps:
             if step < config.min_pool:
                 action = rng.uniform(-1.0, 1.0, spec.act_dim).astype(np.float32)
                 env_action = spec.to_env_action(action)
             elif next_action is not None:
                 action, env_action = next_action, next_env_action
-            else:
-                action = learner.policy.normalized_action(
-                    np.asarray(obs, np.float32)[None], _noise(rng, spec.act_dim)).numpy()[0]
+            else:  # the first step that learns, or the first after a resume mid-episode
+                action = collect_action(np.asarray(obs, np.float32)[None]).numpy()[0]
                 env_action = spec.to_env_action(action)
             next_obs, reward, terminated, truncated, _ = env.step(env_action)
             _check_finite(env_id, step + 1, observation=next_obs, reward=reward)
@@ -338,6 +339,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             if terminated or truncated:
                 progress.end_episode(episode_return, episode_length)
                 obs = _reset(env, env_id, seed, progress.episodes, step)
+                learner.start_episode()
                 episode_return, episode_length = 0.0, 0
 
             next_action = None

@@ -86,3 +86,28 @@ def svgd_direction(fixed_actions, grad_log_p, updated_actions, h_min=1e-3, repul
     if repulsive:
         attraction = attraction + kappa_grad
     return tf.reduce_mean(attraction, axis=1), h
+
+
+def ddpg_critic_loss(q_pred, reward, terminated, next_q, reward_scale, discount):
+    """DDPG's critic loss: eq. 11's regression with the hard backup Q'(s', mu'(s')) in place of the
+    soft value V(s') (the alpha -> 0 limit): 0.5 * mean((y - Q(s, a))^2), y = reward_scale * r +
+    discount * (1 - terminated) * Q'(s', mu'(s')), y held constant.
+
+    Args:
+      q_pred: [B] Q(s, a) of the critic.
+      reward, terminated: [B] as for :func:`soft_bellman_target`.
+      next_q: [B] target critic at the target actor's action, Q'(s', mu'(s')).
+      reward_scale, discount: as for :func:`soft_bellman_target`.
+    """
+    target = soft_bellman_target(reward, terminated, next_q, reward_scale, discount)
+    return soft_bellman_loss(q_pred, target)
+
+
+def ddpg_actor_loss(q_at_actor):
+    """DDPG's actor loss -mean_s Q(s, mu(s)); its gradient in mu's weights is the deterministic
+    policy gradient (Silver et al. 2014; Lillicrap et al. 2016).
+
+    Args:
+      q_at_actor: [B] Q(s, mu(s)), differentiable in the actor's weights.
+    """
+    return -tf.reduce_mean(q_at_actor)

@@ -1,4 +1,4 @@
-"""Keras models of soft Q-learning: the soft Q-function Q(s, a) and the sampling network a = f(xi; s).
+"""Keras models: the soft Q-function Q(s, a), the sampling network a = f(xi; s) and DDPG's actor.
 
 Both take one observation per state and either one input per state ([B, A]) or K per state
 ([B, K, A]). The first layer is split into an observation half and an action (noise) half, which is
@@ -78,4 +78,16 @@ def sampling_network(spec, hidden_sizes):
     """Builds the sampling network f(xi; s) for ``spec`` (noise has the action's size)."""
     model = SamplingNetwork(spec.act_dim, hidden_sizes)
     model((tf.zeros([1, spec.obs_dim]), tf.zeros([1, spec.act_dim])))
+    return model
+
+
+def deterministic_actor(spec, hidden_sizes):
+    """Builds DDPG's actor mu(s) = tanh(MLP(s)) in [-1, 1]^A for ``spec`` (the baseline of the
+    paper's Sec. 5; same hidden sizes and squashing as the sampling network, but no noise input)."""
+    sizes = _check_sizes(hidden_sizes)
+    model = keras.Sequential(
+        [keras.layers.Dense(s, activation="relu", name=f"hidden{i}") for i, s in enumerate(sizes)]
+        + [keras.layers.Dense(spec.act_dim, activation="tanh", name="out")],
+        name="deterministic_actor")
+    model(tf.zeros([1, spec.obs_dim]))
     return model

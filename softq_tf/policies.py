@@ -1,13 +1,20 @@
 """Policies as ``tf.Module`` s with fixed input signatures, ready for ``tf.saved_model``.
 
 :class:`SamplingPolicy` is the energy-based policy pi(a|s) ~ exp(Q(s, a)) of the paper, sampled through
-the amortized SVGD network a = f(xi; s) (Sec. 3.3). Methods return actions in the environment's bounds,
-except :meth:`SamplingPolicy.normalized_action`, which returns the network's [-1, 1]^A output that
-training stores.
+the amortized SVGD network a = f(xi; s) (Sec. 3.3). :class:`DeterministicPolicy` is DDPG's actor
+mu(s), exported with the same signatures. Methods return actions in the environment's bounds,
+except ``normalized_action``, which returns the network's [-1, 1]^A output that training stores.
 """
 import tensorflow as tf
 
 from softq_tf.specs import denormalize_action
+
+
+def _input_signatures(spec):
+    """The TensorSpecs of the policies' inputs: observation [None, O], xi [None, A] and n."""
+    return (tf.TensorSpec([None, spec.obs_dim], tf.float32, name="observation"),
+            tf.TensorSpec([None, spec.act_dim], tf.float32, name="xi"),
+            tf.TensorSpec([], tf.int32, name="n"))
 
 
 class SamplingPolicy(tf.Module):
@@ -29,9 +36,7 @@ class SamplingPolicy(tf.Module):
         self.obs_dim, self.act_dim = spec.obs_dim, spec.act_dim
         self.action_low = tf.constant(spec.low, tf.float32)
         self.action_high = tf.constant(spec.high, tf.float32)
-        obs_sig = tf.TensorSpec([None, spec.obs_dim], tf.float32, name="observation")
-        xi_sig = tf.TensorSpec([None, spec.act_dim], tf.float32, name="xi")
-        n_sig = tf.TensorSpec([], tf.int32, name="n")
+        obs_sig, xi_sig, n_sig = _input_signatures(spec)
         self.normalized_action = tf.function(self._normalized_action,
                                              input_signature=[obs_sig, xi_sig])
         self.action_from_noise = tf.function(self._action_from_noise,
@@ -68,3 +73,40 @@ class SamplingPolicy(tf.Module):
         candidates = self.sampler((observation, xi))  # [B, N, A]
         best = tf.argmax(self.q_network((observation, candidates)), axis=1)  # [B]
         return self._to_env(tf.gather(candidates, best, batch_dims=1))
+
+
+class DeterministicPolicy(tf.Module):
+    """DDPG's policy a = mu(s), mapped to the environment's action box, with the signatures of
+    :class:`SamplingPolicy` so that both export and evaluate alike.
+
+    It has no noise input: ``xi`` is accepted by ``normalized_action`` / ``action_from_noise`` for
+    the shared signature and ignored, ``sample_actions`` repeats mu(s) n times and ``greedy_action``
+    is ``sample_action``. Exploration noise is the learner's
+    (:meth:`softq_tf.ddpg.DDPGLearner.collect_action`).
+
+    Args:
+      actor: the network mu (:func:`softq_tf.networks.deterministic_actor`), [B, O] -> [B, A].
+      spec: the :class:`softq_tf.specs.EnvSpec` the actor was built for.
+    """
+
+    def __init__(self, actor, spec, name="deterministic_policy"):
+        super().__init__(name=name)
+        self.actor, self.spec, self.q_network = actor, spec, None
+        self.action_low = tf.constant(spec.low, tf.float32)
+        self.action_high = tf.constant(spec.high, tf.float32)
+        obs_sig, xi_sig, n_sig = _input_signatures(spec)
+        self.normalized_action = tf.function(lambda observation, xi: self.actor(observation),
+                                             input_signature=[obs_sig, xi_sig])
+        self.action_from_noise = tf.function(lambda observation, xi: self._action(observation),
+                                             input_signature=[obs_sig, xi_sig])
+        self.sample_action = tf.function(self._action, input_signature=[obs_sig])
+        self.sample_actions = tf.function(self._actions, input_signature=[obs_sig, n_sig])
+        self.greedy_action = self.sample_action
+
+    def _action(self, observation):
+        """[B, O] -> mu(s) in the env's bounds, [B, A]."""
+        return denormalize_action(self.actor(observation), self.action_low, self.action_high)
+
+    def _actions(self, observation, n):
+        """[B, O], n -> mu(s) repeated, [B, n, A]."""
+        return tf.repeat(self._action(observation)[:, None, :], n, axis=1)

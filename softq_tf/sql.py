@@ -20,8 +20,8 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from softq_tf import losses, networks, policies
-from softq_tf.config_utils import positive_float, positive_int, require
+from softq_tf import losses, networks, policies, updates
+from softq_tf.config_utils import positive_float, positive_int, require, validate_shared_fields
 
 STAT_NAMES = ("loss/q", "q/mean", "v_next/mean", "svgd/phi_norm", "kernel/bandwidth")
 
@@ -67,17 +67,11 @@ class SQLConfig:
     jit_compile: bool = True
 
     def __post_init__(self):
-        object.__setattr__(self, "hidden_sizes", tuple(self.hidden_sizes))
-        require(len(self.hidden_sizes) > 0 and all(
-            isinstance(s, int) and s > 0 for s in self.hidden_sizes), "hidden_sizes",
-            self.hidden_sizes, "must be one or more positive integers, e.g. (128, 128)")
-        for name in ("q_lr", "policy_lr", "reward_scale", "kernel_h_min", "squash_eps"):
+        validate_shared_fields(self)
+        for name in ("kernel_h_min", "squash_eps"):
             positive_float(name, getattr(self, name))
-        for name in ("value_particles", "kernel_particles", "target_update_period",
-                     "greedy_candidates"):
+        for name in ("value_particles", "kernel_particles", "greedy_candidates"):
             positive_int(name, getattr(self, name))
-        require(0.0 <= self.discount <= 1.0, "discount", self.discount, "must be in [0, 1]")
-        require(0.0 < self.tau <= 1.0, "tau", self.tau, "must be in (0, 1]")
         require(0.0 < self.kernel_update_ratio < 1.0, "kernel_update_ratio",
                 self.kernel_update_ratio, "must be in the open interval (0, 1)")
         require(self.num_fixed >= 2 and self.kernel_particles - self.num_fixed >= 1,
@@ -125,10 +119,6 @@ def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-
     return grads, phi, h
 
 
-def _all_finite(tensors):
-    return tf.reduce_all([tf.reduce_all(tf.math.is_finite(t)) for t in tensors])
-
-
 class SoftQLearner:
     """Owns Q, the target Q, the sampling network, their optimizers and the update step.
 
@@ -161,16 +151,7 @@ class SoftQLearner:
         self.rng = tf.random.Generator.from_seed(seed)
         self.policy = policies.SamplingPolicy(self.sampler, spec, self.q,
                                               config.greedy_candidates)
-        o, a = spec.obs_dim, spec.act_dim
-        signature = {
-            "obs": tf.TensorSpec([None, o], tf.float32),
-            "action": tf.TensorSpec([None, a], tf.float32),
-            "reward": tf.TensorSpec([None], tf.float32),
-            "next_obs": tf.TensorSpec([None, o], tf.float32),
-            "terminated": tf.TensorSpec([None], tf.float32),
-        }
-        self.train_step = tf.function(self.update, input_signature=[signature],
-                                      jit_compile=config.jit_compile)
+        self.train_step = updates.compile_train_step(self.update, spec, config.jit_compile)
 
     @property
     def stat_names(self):
@@ -186,11 +167,6 @@ class SoftQLearner:
     def _log_density(self, obs, actions):
         return losses.squashed_log_density(self.q((obs, actions)), actions, self.config.squash_eps)
 
-    def _update_target(self):
-        tau = self.config.tau
-        for target, source in zip(self.target_q.weights, self.q.weights):
-            target.assign(tau * source + (1.0 - tau) * target)
-
     def update(self, batch):
         """One SQL update (eq. 10-14) on ``batch``, its random draws from ``self.rng``; traceable
         (``train_step`` is this, compiled). Returns the statistics dict of ``train_step``."""
@@ -199,6 +175,10 @@ class SoftQLearner:
         uniform = self.rng.uniform([batch_size, cfg.value_particles, act_dim], -1.0, 1.0)
         xi = self.rng.normal([batch_size, cfg.kernel_particles, act_dim])
         return self.update_from_noise(batch, uniform, xi)
+
+    def start_episode(self):
+        """Nothing to reset: the policy's noise xi is drawn afresh at every step. The training loop
+        calls it after every env reset (DDPG resets its exploration noise there)."""
 
     def collect_action(self, obs):
         """Normalized actions a = f(xi; s) [N, A] for data collection at ``obs`` [N, O], with
@@ -234,19 +214,11 @@ class SoftQLearner:
         policy_grads, phi, h = amortized_svgd_gradients(
             self.sampler, obs, xi, self._log_density, cfg.num_fixed, cfg.kernel_h_min)
 
-        finite = _all_finite([q_loss] + q_grads + policy_grads)
-
-        def apply():
-            self.q_optimizer.apply_gradients(zip(q_grads, self.q.trainable_variables))
-            self.policy_optimizer.apply_gradients(
-                zip(policy_grads, self.sampler.trainable_variables))
-            self.step.assign_add(1)
-            if_due = tf.equal(self.step % cfg.target_update_period, 0)
-            tf.cond(if_due, lambda: (self._update_target(), tf.constant(True))[1],
-                    lambda: tf.constant(False))
-            return tf.constant(True)
-
-        tf.cond(finite, apply, lambda: tf.constant(False))
+        finite = updates.all_finite([q_loss] + q_grads + policy_grads)
+        updates.apply_if_finite(
+            finite, [(self.q_optimizer, q_grads, self.q.trainable_variables),
+                     (self.policy_optimizer, policy_grads, self.sampler.trainable_variables)],
+            self.step, [(self.target_q, self.q)], cfg.target_update_period, cfg.tau)
         return {
             "loss/q": q_loss,
             "q/mean": tf.reduce_mean(q_pred),

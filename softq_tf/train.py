@@ -1,4 +1,5 @@
-"""Train soft Q-learning on any Gymnasium env with a bounded Box action space.
+"""Train soft Q-learning (or the DDPG baseline) on any Gymnasium env with a bounded Box action
+space.
 
     python -m softq_tf.train --env=softq_tf/MultiGoal-v0 --total_steps=20000 --seed=0 \
         --logdir=runs/multigoal [--override=reward_scale=0.1 ...] [--resume]
@@ -20,11 +21,12 @@ from softq_tf import checkpoint, experiment, loop  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id.")
-flags.DEFINE_string("algo", "sql", "Algorithm: sql (ddpg arrives with the baseline).")
+flags.DEFINE_string("algo", "sql", "Algorithm: sql (soft Q-learning) or ddpg (the baseline).")
 flags.DEFINE_integer("total_steps", 100_000, "Environment steps to train for.")
 flags.DEFINE_integer("seed", 0, "Random seed.")
 flags.DEFINE_string("logdir", "runs/default", "Run folder.")
-flags.DEFINE_multi_string("override", [], "key=value for any SQLConfig or LoopConfig field.")
+flags.DEFINE_multi_string("override", [], "key=value for any field of the algorithm's config "
+                          "(SQLConfig or DDPGConfig) or of LoopConfig.")
 flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir.")
 
 

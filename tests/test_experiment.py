@@ -26,3 +26,21 @@ def test_trains_a_stock_gymnasium_env(tmp_path):
     summary = experiment.execute(run)
     assert summary["steps"] == 120
     assert os.path.exists(tmp_path / "pendulum" / "policy" / "saved_model.pb")
+
+
+def test_ddpg_overrides_reach_its_config():
+    learner, _ = experiment.build_configs("ddpg", 500, ["noise=gaussian", "noise_sigma=0.2"])
+    assert learner.noise == "gaussian" and learner.noise_sigma == 0.2
+    with pytest.raises(ValueError, match="kernel_particles"):  # an SQL-only field
+        experiment.build_configs("ddpg", 500, ["kernel_particles=8"])
+
+
+def test_trains_ddpg_on_a_stock_gymnasium_env_and_exports(tmp_path):
+    logdir = tmp_path / "pendulum-ddpg"
+    run = experiment.prepare("Pendulum-v1", "ddpg", total_steps=120, logdir=str(logdir),
+                             overrides=["min_pool=60", "batch_size=16", "hidden_sizes=16",
+                                        "log_every=60"])
+    assert experiment.execute(run)["steps"] == 120
+    assert experiment.load_run(str(logdir / "config.json")).learner_config == run.learner_config
+    for name in ("policy", "q_function"):
+        assert os.path.exists(logdir / name / "saved_model.pb")

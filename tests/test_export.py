@@ -4,9 +4,11 @@ import subprocess
 import sys
 
 import numpy as np
+import tensorflow as tf
 
 from conftest import make_batch
-from softq_tf import SoftQLearner, load_policy, load_q_function, save_policy, save_q_function
+from softq_tf import (DDPGConfig, DDPGLearner, SoftQLearner, load_policy, load_q_function,
+                      save_policy, save_q_function)
 
 LOADER = r"""
 import json, os, sys
@@ -80,3 +82,18 @@ def test_exports_carry_specs_and_config(tmp_path, tiny_spec, tiny_config):
     np.testing.assert_allclose(q_function.q_values(obs, tiny_spec.to_env_action(normalized)),
                                learner.q((obs.astype(np.float32), normalized)), rtol=1e-5,
                                atol=1e-5)
+
+
+def test_saved_ddpg_policy_is_its_actor_in_the_env_bounds(tmp_path, tiny_spec):
+    learner = DDPGLearner(tiny_spec, DDPGConfig(hidden_sizes=(8,), jit_compile=False))
+    save_policy(learner.policy, str(tmp_path / "policy"))
+    loaded = tf.saved_model.load(str(tmp_path / "policy"))
+    obs = np.random.default_rng(0).normal(size=(3, tiny_spec.obs_dim)).astype(np.float32)
+    expected = tiny_spec.to_env_action(learner.actor(obs).numpy())
+    np.testing.assert_allclose(loaded.signatures["sample_action"](observation=obs)["action"],
+                               expected, rtol=1e-5, atol=1e-6)
+    actions = loaded.sample_actions(obs, tf.constant(4)).numpy()
+    assert actions.shape == (3, 4, tiny_spec.act_dim)
+    np.testing.assert_allclose(actions, np.repeat(expected[:, None], 4, axis=1), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(loaded.greedy_action(obs), expected, rtol=1e-5, atol=1e-6)

@@ -65,3 +65,15 @@ def test_svgd_direction_matches_eq13_by_hand():
                                             tf.constant(updated), repulsive=False)
     expected_attraction = np.einsum("bji,bjd->bid", kappa, grad_log_p) / 4
     np.testing.assert_allclose(no_repulsion.numpy(), expected_attraction, rtol=1e-5, atol=1e-6)
+
+
+def test_ddpg_critic_loss_by_hand():
+    # y = 2 * [1, -1] + 0.5 * (1 - [0, 1]) * [4, 100] = [4, -2]; Q = [3, 0]: 0.5 * mean([1, 4])
+    loss = losses.ddpg_critic_loss(tf.constant([3.0, 0.0]), tf.constant([1.0, -1.0]),
+                                   tf.constant([0.0, 1.0]), tf.constant([4.0, 100.0]),
+                                   reward_scale=2.0, discount=0.5)
+    np.testing.assert_allclose(loss.numpy(), 1.25, rtol=1e-6)
+
+
+def test_ddpg_actor_loss_is_minus_mean_q():
+    np.testing.assert_allclose(losses.ddpg_actor_loss(tf.constant([1.0, 2.0, 6.0])).numpy(), -3.0)

@@ -41,3 +41,14 @@ def test_sampler_is_a_tanh_mlp_on_the_concatenation(spec, particles):
     actions = sampler((obs, xi)).numpy()
     np.testing.assert_allclose(actions, np.tanh(numpy_mlp(sampler, obs, xi)), rtol=1e-5, atol=1e-6)
     assert actions.shape == xi.shape and np.all(np.abs(actions) <= 1.0)
+
+
+def test_deterministic_actor_is_a_tanh_mlp_on_the_observation(spec):
+    actor = networks.deterministic_actor(spec, (8, 8))
+    obs = np.random.default_rng(2).normal(size=(4, 3)).astype(np.float32)
+    h = obs
+    for layer in actor.layers[:-1]:
+        h = np.maximum(h @ layer.kernel.numpy() + layer.bias.numpy(), 0)
+    out = actor.layers[-1]
+    expected = np.tanh(h @ out.kernel.numpy() + out.bias.numpy())
+    np.testing.assert_allclose(actor(obs).numpy(), expected, rtol=1e-5, atol=1e-6)
