@@ -10,6 +10,7 @@ import sys
 
 from absl import flags, logging
 
+from paper_repro import profiles
 from softq_tf import experiment
 from softq_tf.checkpoint import write_json_atomic
 
@@ -90,13 +91,14 @@ def ensure_runs(root, algo, env_id, seed_list, preset):
                 continue
         else:
             request = experiment.prepare(env_id, algo, preset["total_steps"], seed, path,
-                                         preset["overrides"])
+                                         profiles.overrides_for(preset, algo))
         experiment.execute(request)
     return paths
 
 
 def _check_same_settings(request, algo, preset):
-    wanted = experiment.build_configs(algo, preset["total_steps"], preset["overrides"])
+    wanted = experiment.build_configs(algo, preset["total_steps"],
+                                      profiles.overrides_for(preset, algo))
     if (request.learner_config, request.loop_config) != wanted:
         raise ValueError(f"{request.logdir} holds a run with other settings (another "
                          "--profile?); pick another --out_dir")

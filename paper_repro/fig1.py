@@ -1,14 +1,15 @@
 """Reproduces Figure 1: a multimodal policy learned by soft Q-learning on the multi-goal task.
 
 Left: trajectories of the stochastic SQL policy started at the origin, over the level curves of the
-reward's distance term, with the four goals in red. Right: contours of the learned Q(s, .) over the
+reward's distance term, with the four goals in red. Middle: contours of the learned Q(s, .) over the
 action square at the states (-2.5, 0), (0, 0) and (2.5, 2.5), with 100 actions sampled from the
-policy as stars. The paper's claim: all four goals are reached from the same start.
+policy as stars. Right (the paper says it in words): trajectories of DDPG's policy, trained with the
+same settings. The paper's claim: SQL reaches all four goals from the same start; DDPG commits to one.
 
     python -m paper_repro.fig1 [--profile=quick] [--out_dir=out/fig1]
 
-fig1.json holds, per seed, the fraction of evaluation episodes ending at each goal, and the data of
-the drawn panels (trajectories, Q grids, samples).
+fig1.json holds, per seed and algorithm, the fraction of evaluation episodes ending at each goal, and
+the data of the drawn panels (trajectories, Q grids, samples).
 """
 import os
 
@@ -44,6 +45,14 @@ def evaluate_goals(policy, episodes, seed):
             [run["final_info"].get("goal", -1) for run in runs])
 
 
+def goal_summary(run_dir, goals):
+    """Per-goal fractions of the episodes' outcomes ``goals`` (goal index, -1: none)."""
+    goals = np.asarray(goals)
+    fractions = [float(np.mean(goals == g)) for g in range(len(GOALS))]
+    return dict(run=run_dir, goal_fractions=fractions, no_goal_fraction=float(np.mean(goals == -1)),
+                all_goals_reached=min(fractions) >= MIN_GOAL_FRACTION)
+
+
 def q_panels(policy, q_function):
     """Q over a GRID x GRID action grid and SAMPLES policy actions at each of Q_STATES."""
     ticks = np.linspace(-1, 1, GRID, dtype=np.float32)
@@ -59,26 +68,32 @@ def q_panels(policy, q_function):
     return ticks.tolist(), panels
 
 
-def draw(trajectories, ticks, panels):
-    fig = plt.figure(figsize=(13, 4.2))
-    left = fig.add_subplot(1, 4, 1)
+def draw_trajectories(ax, trajectories, color, title):
+    """Paths from the origin over the level curves of the goal-distance reward, goals in red."""
     xs = np.linspace(-7, 7, 200)
     grid_x, grid_y = np.meshgrid(xs, xs)
     cost = goal_distance_cost(np.stack([grid_x, grid_y], axis=-1))
-    left.contour(grid_x, grid_y, -cost, levels=15, colors="0.6", linewidths=0.8)
+    ax.contour(grid_x, grid_y, -cost, levels=15, colors="0.6", linewidths=0.8)
     for path in trajectories:
         path = np.asarray(path)
-        left.plot(path[:, 0], path[:, 1], color="tab:blue", linewidth=0.8, alpha=0.7)
-    left.scatter(GOALS[:, 0], GOALS[:, 1], color="red", s=60, zorder=3)
-    left.set(xlim=(-7, 7), ylim=(-7, 7), aspect="equal", title="trajectories from the origin")
+        ax.plot(path[:, 0], path[:, 1], color=color, linewidth=0.8, alpha=0.7)
+    ax.scatter(GOALS[:, 0], GOALS[:, 1], color="red", s=60, zorder=3)
+    ax.set(xlim=(-7, 7), ylim=(-7, 7), aspect="equal", title=title)
+
+
+def draw(trajectories, ticks, panels, ddpg_trajectories):
+    fig = plt.figure(figsize=(16, 4.2))
+    draw_trajectories(fig.add_subplot(1, 5, 1), trajectories, "tab:blue", "SQL from the origin")
     for i, panel in enumerate(panels):
-        ax = fig.add_subplot(1, 4, i + 2)
+        ax = fig.add_subplot(1, 5, i + 2)
         ax.contourf(ticks, ticks, np.asarray(panel["q"]), levels=20, cmap="viridis")
         samples = np.asarray(panel["samples"])
         ax.scatter(samples[:, 0], samples[:, 1], marker="*", color="white", s=18,
                    edgecolors="black", linewidths=0.3)
         ax.set(xlim=(-1, 1), ylim=(-1, 1), aspect="equal",
                title=f"Q(s, a) at s = ({panel['state'][0]:g}, {panel['state'][1]:g})")
+    draw_trajectories(fig.add_subplot(1, 5, 5), ddpg_trajectories, "tab:orange",
+                      "DDPG from the origin")
     fig.tight_layout()
     return fig
 
@@ -88,33 +103,40 @@ def main(argv):
     try:
         preset = profiles.get(profiles.FIG1, common.FLAGS.profile)
         root = common.out_dir("fig1")
-        run_dirs = common.ensure_runs(root, "sql", ENV_ID, common.seeds(preset), preset)
+        run_dirs = {algo: common.ensure_runs(root, algo, ENV_ID, common.seeds(preset), preset)
+                    for algo in ("sql", "ddpg")}
     except ValueError as e:
         common.fail(e)
     envs.register_envs()
-    per_seed, drawn = [], None
-    for run_dir in run_dirs:
-        policy = tf.saved_model.load(os.path.join(run_dir, "policy"))
-        q_function = tf.saved_model.load(os.path.join(run_dir, "q_function"))
-        trajectories, goals = evaluate_goals(policy, preset["eval_episodes"], seed=0)
-        fractions = [float(np.mean(np.asarray(goals) == g)) for g in range(len(GOALS))]
-        per_seed.append(dict(run=run_dir, goal_fractions=fractions,
-                             no_goal_fraction=float(np.mean(np.asarray(goals) == -1)),
-                             all_goals_reached=min(fractions) >= MIN_GOAL_FRACTION))
-        if drawn is None:
-            tf.random.set_seed(0)  # sample_actions draws its noise inside the SavedModel
-            ticks, panels = q_panels(policy, q_function)
-            drawn = dict(trajectories=trajectories, action_ticks=ticks, q_panels=panels)
-    fig = draw(drawn["trajectories"], drawn["action_ticks"], drawn["q_panels"])
+    per_seed, drawn = {}, {}
+    for algo, dirs in run_dirs.items():
+        per_seed[algo] = []
+        for run_dir in dirs:
+            policy = tf.saved_model.load(os.path.join(run_dir, "policy"))
+            trajectories, goals = evaluate_goals(policy, preset["eval_episodes"], seed=0)
+            per_seed[algo].append(goal_summary(run_dir, goals))
+            if algo == "sql" and not drawn:
+                tf.random.set_seed(0)  # sample_actions draws its noise inside the SavedModel
+                q_function = tf.saved_model.load(os.path.join(run_dir, "q_function"))
+                ticks, panels = q_panels(policy, q_function)
+                drawn = dict(trajectories=trajectories, action_ticks=ticks, q_panels=panels)
+            elif algo == "ddpg" and "ddpg_trajectories" not in drawn:
+                drawn["ddpg_trajectories"] = trajectories
+    fig = draw(drawn["trajectories"], drawn["action_ticks"], drawn["q_panels"],
+               drawn["ddpg_trajectories"])
     common.save_figure(fig, root, "fig1")
     results = dict(figure=1, profile=common.FLAGS.profile, env=ENV_ID,
                    goals=GOALS.tolist(), episodes_per_seed=preset["eval_episodes"],
-                   min_goal_fraction=MIN_GOAL_FRACTION, seeds=per_seed,
+                   min_goal_fraction=MIN_GOAL_FRACTION, seeds=per_seed["sql"],
                    fraction_of_seeds_reaching_all_goals=float(np.mean(
-                       [s["all_goals_reached"] for s in per_seed])),
-                   drawn_seed_run=run_dirs[0], **drawn)
+                       [s["all_goals_reached"] for s in per_seed["sql"]])),
+                   ddpg_seeds=per_seed["ddpg"],
+                   ddpg_fraction_of_seeds_reaching_all_goals=float(np.mean(
+                       [s["all_goals_reached"] for s in per_seed["ddpg"]])),
+                   drawn_seed_run=run_dirs["sql"][0], ddpg_drawn_seed_run=run_dirs["ddpg"][0],
+                   **drawn)
     common.save_results(results, root, "fig1")
-    for s in per_seed:
+    for s in per_seed["sql"] + per_seed["ddpg"]:
         print(f"{s['run']}: goal fractions {np.round(s['goal_fractions'], 2).tolist()}, "
               f"no goal {s['no_goal_fraction']:.2f}")
     print(f"wrote {os.path.join(root, 'fig1.png')} and fig1.json")

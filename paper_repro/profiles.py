@@ -1,8 +1,9 @@
 """Per-figure presets: ``smoke`` (seconds: proves the pipeline in tests and CI, not the claim),
 ``quick`` (a laptop run that shows the paper's claim; the default) and ``paper`` (Appendix D.1 values).
 
-Each preset gives ``total_steps``, ``seeds`` and ``overrides`` (``key=value`` for any
-:class:`softq_tf.SQLConfig` or :class:`softq_tf.LoopConfig` field). Citations: "D.1" is the paper's
+Each preset gives ``total_steps``, ``seeds``, ``overrides`` (``key=value`` for any
+:class:`softq_tf.LoopConfig` field and the learner fields SQL and DDPG share) and ``algo_overrides``
+(per algorithm: fields of :class:`softq_tf.SQLConfig` or :class:`softq_tf.DDPGConfig` alone). Citations: "D.1" is the paper's
 Appendix D.1 table as summarized in shared/PAPER_NOTES.md; "later code" is the authors' later, faster
 scripts described there.
 """
@@ -11,32 +12,42 @@ PROFILE_NAMES = ("smoke", "quick", "paper")
 
 FIG1 = {
     "smoke": dict(total_steps=300, seeds=(0,), overrides=(
-        "min_pool=100", "batch_size=32", "hidden_sizes=16,16", "kernel_particles=8",
-        "value_particles=8", "reward_scale=0.1", "log_every=100", "checkpoint_every=0"),
+        "min_pool=100", "batch_size=32", "hidden_sizes=16,16", "reward_scale=0.1",
+        "log_every=100", "checkpoint_every=0"),
+        algo_overrides=dict(sql=("kernel_particles=8", "value_particles=8"), ddpg=()),
         eval_episodes=10),
     "quick": dict(total_steps=15_000, seeds=(0,), overrides=(
         "reward_scale=0.1",        # alpha = 10 for multigoal (D.1)
-        "kernel_particles=32",     # later code: K = 32 for multigoal
-        "value_particles=16",      # later code: K_V = 16
         "hidden_sizes=128,128",    # later code: 2 x 128
         "q_lr=3e-4", "policy_lr=3e-4",  # later code
         "batch_size=128",          # later code
         "min_pool=1000", "log_every=1000", "checkpoint_every=5000"),
+        algo_overrides=dict(sql=(
+            "kernel_particles=32",  # later code: K = 32 for multigoal
+            "value_particles=16",   # later code: K_V = 16
+        ), ddpg=()),  # OU noise sigma 0.3, theta 0.15 (D.1): DDPGConfig's defaults
         eval_episodes=100),
     "paper": dict(total_steps=100 * 10_000, seeds=(0,), overrides=(
         "reward_scale=0.1",        # alpha = 10 for multigoal (D.1)
-        "kernel_particles=100",    # K = 100 for multigoal (D.1)
-        "value_particles=50",      # K_V = 50 (D.1)
         "hidden_sizes=200,200",    # two layers of 200 ReLU (D.1)
-        "q_lr=1e-3", "policy_lr=1e-4",  # Adam (D.1)
+        "q_lr=1e-3", "policy_lr=1e-4",  # Adam (D.1), SQL and DDPG alike
         "batch_size=64",           # D.1
         "min_pool=10000",          # training starts at 1e4 transitions (D.1)
         "replay_capacity=1000000",  # D.1
         "target_update_period=1000",  # hard copy every 1000 steps (D.1)
         "discount=0.99",           # authors' code
         "log_every=10000", "checkpoint_every=100000"),  # one epoch = 10,000 steps, 100 epochs (D.1)
+        algo_overrides=dict(sql=(
+            "kernel_particles=100",  # K = 100 for multigoal (D.1)
+            "value_particles=50",    # K_V = 50 (D.1)
+        ), ddpg=("noise_sigma=0.3",)),  # OU noise, sigma 0.3 (D.1)
         eval_episodes=100),
 }
+
+
+def overrides_for(preset, algo):
+    """The preset's ``key=value`` overrides for ``algo``: the shared ones, then the algorithm's."""
+    return tuple(preset["overrides"]) + tuple(preset.get("algo_overrides", {}).get(algo, ()))
 
 
 def get(figure_presets, profile):

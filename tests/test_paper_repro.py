@@ -22,8 +22,11 @@ def test_fig1_smoke_writes_picture_and_numbers_then_replots(tmp_path):
     assert len(fractions) == 4 and 0.0 <= sum(fractions) <= 1.0
     assert len(results["q_panels"]) == 3 and len(results["q_panels"][0]["samples"]) == 100
     assert len(results["trajectories"]) == results["episodes_per_seed"]
-    run_dir = tmp_path / "runs" / "sql" / "MultiGoal-v0" / "seed0"
-    assert (run_dir / "policy" / "saved_model.pb").exists()
+    assert len(results["ddpg_seeds"][0]["goal_fractions"]) == 4
+    assert len(results["ddpg_trajectories"]) == results["episodes_per_seed"]
+    for algo in ("sql", "ddpg"):
+        run_dir = tmp_path / "runs" / algo / "MultiGoal-v0" / "seed0"
+        assert (run_dir / "policy" / "saved_model.pb").exists()
     (tmp_path / "fig1.png").unlink()
     replot = run_figure("fig1", "--profile=smoke", f"--out_dir={tmp_path}", "--plot_only")
     assert replot.returncode == 0, replot.stderr[-3000:]
