@@ -326,7 +326,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                 env_action = spec.to_env_action(action)
             elif next_action is not None:
                 action, env_action = next_action, next_env_action
-            else:  # the first step that learns, or the first after a resume mid-episode
+            else:  # step 0 with min_pool = 0, or the first step after a resume mid-episode
                 action = collect_action(np.asarray(obs, np.float32)[None]).numpy()[0]
                 env_action = spec.to_env_action(action)
             next_obs, reward, terminated, truncated, _ = env.step(env_action)

@@ -91,7 +91,7 @@ class DeterministicPolicy(tf.Module):
 
     def __init__(self, actor, spec, name="deterministic_policy"):
         super().__init__(name=name)
-        self.actor, self.spec, self.q_network = actor, spec, None
+        self.actor, self.spec = actor, spec
         self.action_low = tf.constant(spec.low, tf.float32)
         self.action_high = tf.constant(spec.high, tf.float32)
         obs_sig, xi_sig, n_sig = _input_signatures(spec)
