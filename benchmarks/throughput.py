@@ -9,6 +9,7 @@ Everything is measured in one run, side by side, because the machine is shared a
 - end-to-end training steps/s (env + replay + update + logging) on SwimmerFinish and a quadruped
   task, as a fraction of update-only throughput at the same network sizes;
 - a scaling table over batch {64, 128, 256} x K {8, 16, 32, 64};
+- the DDPG baseline's updates/s at the standard sizes, next to SQL's;
 - single-observation action latency of the exported SavedModel policy.
 
     python -m benchmarks.throughput [--out=benchmarks/results/throughput.json] [--quick]
@@ -28,7 +29,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
-from softq_tf import EnvSpec, LoopConfig, SoftQLearner, SQLConfig, export, train  # noqa: E402
+from softq_tf import (DDPGConfig, DDPGLearner, EnvSpec, LoopConfig, SoftQLearner,  # noqa: E402
+                      SQLConfig, export, train)
 from softq_tf.experiment import make_env  # noqa: E402
 from softq_tf.metrics import read_progress  # noqa: E402
 
@@ -109,15 +111,33 @@ def random_batch(obs_dim, act_dim, batch, seed=0):
                 terminated=np.zeros(batch, np.float32))
 
 
-def prepared_update(obs_dim, act_dim, batch, hidden, k, m):
-    """A warm, argument-free call of one SQL update at these sizes (on a fixed random batch)."""
+def prepared_update(obs_dim, act_dim, batch, hidden, k, m, algo="sql"):
+    """A warm, argument-free call of one update at these sizes (on a fixed random batch): SQL's, or
+    with ``algo="ddpg"`` the DDPG baseline's (which has no particles: ``k`` and ``m`` are unused)."""
     spec = EnvSpec(obs_dim, act_dim, (-1.0,) * act_dim, (1.0,) * act_dim)
-    learner = SoftQLearner(spec, SQLConfig(hidden_sizes=hidden, kernel_particles=k,
-                                           value_particles=m))
+    if algo == "ddpg":
+        learner = DDPGLearner(spec, DDPGConfig(hidden_sizes=hidden))
+    else:
+        learner = SoftQLearner(spec, SQLConfig(hidden_sizes=hidden, kernel_particles=k,
+                                               value_particles=m))
     tensors = {key: tf.constant(v) for key, v in random_batch(obs_dim, act_dim, batch).items()}
     step = compiled_update(learner)
     step(tensors)
     return lambda: step(tensors)
+
+
+def ddpg_row(cfg, min_seconds, rounds=3):
+    """Updates/s of the DDPG baseline next to SQL's at the same network and batch sizes, timed
+    alternately (medians over ``rounds``), and their ratio: what SQL's particles cost per update."""
+    sql_update, ddpg_update = prepared_update(**cfg), prepared_update(**cfg, algo="ddpg")
+    sql_rates, ddpg_rates = [], []
+    for _ in range(rounds):
+        sql_rates.append(timed_rate(sql_update, min_seconds))
+        ddpg_rates.append(timed_rate(ddpg_update, min_seconds))
+    return dict(batch=cfg["batch"], hidden=list(cfg["hidden"]),
+                ddpg_updates_per_sec=statistics.median(ddpg_rates),
+                sql_updates_per_sec=statistics.median(sql_rates),
+                ddpg_over_sql=statistics.median(d / q for d, q in zip(ddpg_rates, sql_rates)))
 
 
 def update_rate(obs_dim, act_dim, batch, hidden, k, m, min_seconds):
@@ -248,6 +268,10 @@ def main(argv):
     results["scaling"] = scaling
     print("\nScaling (standard sizes otherwise)")
     print_table(scaling, ["batch", "k", "updates_per_sec", "relative_to_k16"])
+    results["ddpg"] = ddpg_row(STANDARD, seconds / 2)
+    print(f"\nDDPG baseline at the standard sizes: {results['ddpg']['ddpg_updates_per_sec']:.1f} "
+          f"updates/s, {results['ddpg']['ddpg_over_sql']:.2f}x SQL's "
+          f"({results['ddpg']['sql_updates_per_sec']:.1f}/s, timed alternately)")
     results["policy_latency"] = policy_latency_ms(seconds / 2)
     print(f"\nSavedModel sample_action latency, one observation: "
           f"{results['policy_latency']['signature_ms']:.3f} ms (signature), "
