@@ -18,7 +18,7 @@ import keras
 import tensorflow as tf
 
 from softq_tf import losses, networks, noise, policies, updates
-from softq_tf.config_utils import positive_float, require, validate_shared_fields
+from softq_tf.config_utils import validate_shared_fields
 
 STAT_NAMES = ("loss/q", "q/mean", "q_next/mean", "loss/actor", "action/abs_mean")
 
@@ -57,11 +57,7 @@ class DDPGConfig:
 
     def __post_init__(self):
         validate_shared_fields(self)
-        positive_float("noise_sigma", self.noise_sigma)
-        require(self.noise in noise.NOISE_KINDS, "noise", self.noise,
-                f"must be one of {', '.join(noise.NOISE_KINDS)}")
-        require(0.0 < self.noise_theta <= 1.0, "noise_theta", self.noise_theta,
-                "must be in (0, 1]")
+        noise.validate(self.noise, self.noise_sigma, self.noise_theta)
 
 
 class DDPGLearner:

@@ -13,6 +13,15 @@ from softq_tf.config_utils import positive_float, require
 NOISE_KINDS = ("ou", "gaussian")
 
 
+def validate(kind, sigma, theta=0.15):
+    """Raises ValueError naming ``noise``, ``noise_sigma`` or ``noise_theta`` (the DDPGConfig fields)
+    unless ``kind`` is one of :data:`NOISE_KINDS`, ``sigma`` > 0 and ``theta`` in (0, 1]."""
+    require(kind in NOISE_KINDS, "noise", kind, f"must be one of {', '.join(NOISE_KINDS)}")
+    positive_float("noise_sigma", sigma)
+    require(isinstance(theta, (int, float)) and 0.0 < theta <= 1.0, "noise_theta", theta,
+            "must be in (0, 1]")
+
+
 class OrnsteinUhlenbeckNoise(tf.Module):
     """Temporally correlated noise x_{t+1} = x_t - theta x_t + sigma eps_t, eps_t ~ N(0, I).
 
@@ -24,8 +33,7 @@ class OrnsteinUhlenbeckNoise(tf.Module):
 
     def __init__(self, act_dim, sigma=0.3, theta=0.15, name="ou_noise"):
         super().__init__(name=name)
-        positive_float("noise sigma", sigma)
-        require(0.0 < theta <= 1.0, "noise theta", theta, "must be in (0, 1]")
+        validate("ou", sigma, theta)
         self.sigma, self.theta = float(sigma), float(theta)
         self.state = tf.Variable(tf.zeros([act_dim]), trainable=False, name="state")
 
@@ -49,7 +57,7 @@ class GaussianNoise(tf.Module):
 
     def __init__(self, act_dim, sigma=0.3, name="gaussian_noise"):
         super().__init__(name=name)
-        positive_float("noise sigma", sigma)
+        validate("gaussian", sigma)
         self.sigma, self.act_dim = float(sigma), int(act_dim)
 
     def sample(self, generator):
@@ -61,8 +69,9 @@ class GaussianNoise(tf.Module):
 
 
 def make_noise(kind, act_dim, sigma, theta=0.15):
-    """The noise named ``kind`` (one of :data:`NOISE_KINDS`); ValueError for another name."""
-    require(kind in NOISE_KINDS, "noise", kind, f"must be one of {', '.join(NOISE_KINDS)}")
+    """The noise named ``kind`` (one of :data:`NOISE_KINDS`); ValueError (:func:`validate`) for another
+    name or a bad ``sigma`` / ``theta``."""
+    validate(kind, sigma, theta)
     if kind == "ou":
         return OrnsteinUhlenbeckNoise(act_dim, sigma, theta)
     return GaussianNoise(act_dim, sigma)

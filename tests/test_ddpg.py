@@ -1,6 +1,7 @@
 """The DDPG baseline: its update, its exploration, and learning a bandit's known optimum."""
 import gymnasium as gym
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from conftest import make_batch
@@ -103,3 +104,11 @@ def test_resume_at_an_episode_boundary_is_bit_identical(tmp_path):
 
     for a, b in zip(state(uninterrupted), state(resumed)):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_bad_noise_settings_are_clear_errors():
+    for kwargs, message in [(dict(noise="pink"), "noise='pink' is invalid"),
+                            (dict(noise_sigma=-1.0), "noise_sigma=-1.0 is invalid"),
+                            (dict(noise_theta=2.0), "noise_theta=2.0 is invalid")]:
+        with pytest.raises(ValueError, match=message):
+            DDPGConfig(**kwargs)
