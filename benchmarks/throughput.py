@@ -30,7 +30,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from softq_tf import (DDPGConfig, DDPGLearner, EnvSpec, LoopConfig, SoftQLearner,  # noqa: E402
-                      SQLConfig, export, train)
+                      SQLConfig, export, train, xla_cpu)
 from softq_tf.experiment import make_env  # noqa: E402
 from softq_tf.metrics import read_progress  # noqa: E402
 
@@ -241,9 +241,11 @@ def print_table(rows, columns):
 def main(argv):
     del argv
     tf.get_logger().setLevel("ERROR")
+    xla_cpu.use_xnn_fusions()  # as the training CLI does, before anything compiles
     seconds = 1.5 if FLAGS.quick else 4.0
     results = dict(machine=dict(cpus=os.cpu_count(), cpu=cpu_model(), tensorflow=tf.__version__,
-                                uname=" ".join(os.uname())))
+                                uname=" ".join(os.uname()),
+                                xla_flags=os.environ.get("XLA_FLAGS", "")))
     results["update"] = [config_row("standard", STANDARD, seconds),
                          config_row("paper", PAPER, seconds)]
     print("\nSQL update vs the machine's matmul rate")

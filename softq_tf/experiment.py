@@ -11,7 +11,7 @@ import os
 import gymnasium as gym
 from absl import logging
 
-from softq_tf import ddpg, envs, export, loop, sql
+from softq_tf import ddpg, envs, export, loop, sql, xla_cpu
 from softq_tf.checkpoint import write_json_atomic
 from softq_tf.specs import EnvSpec
 
@@ -154,6 +154,7 @@ def execute(run):
         write_json_atomic(config_path, run.to_json())
     env = make_env(run.env_id)
     eval_env = make_env(run.env_id) if run.loop_config.eval_every else None
+    xla_cpu.use_xnn_fusions()  # before the learner's first XLA compile
     learner = ALGOS[run.algo][1](EnvSpec.from_env(env), run.learner_config, run.seed)
     summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
                          resume=run.resume, env_id=run.env_id)
