@@ -2,7 +2,8 @@
 
 Everything is measured in one run, side by side, because the machine is shared and noisy:
 
-- the achievable TensorFlow matmul rate (GFLOP/s) on the networks' layer shapes;
+- the achievable TensorFlow matmul rate (GFLOP/s) on the networks' layer shapes, one product per graph
+  call (the limit the fractions below refer to) and ten per call (TensorFlow's dispatch amortized);
 - SQL updates/s at the standard config (obs 17, action 6, batch 128, 2x128 ReLU, K = 16, K_V = 16)
   and the paper's (batch 64, 2x200, K = 32, K_V = 50), with the FLOPs of one update counted
   analytically (:func:`update_flops`), hence the fraction of the machine's limit the update reaches;
@@ -91,14 +92,22 @@ def timed_rate(fn, min_seconds):
     return statistics.median(rates)
 
 
-def matmul_gflops(shapes, min_seconds):
-    """Best TF matmul GFLOP/s over layer-like shapes [(rows, in, out), ...] (one matmul per call)."""
+def matmul_gflops(shapes, min_seconds, products_per_call=1):
+    """Best TF matmul GFLOP/s over layer-like shapes [(rows, in, out), ...].
+
+    With ``products_per_call=1`` each graph call runs one product, as one layer does: the rate includes
+    TensorFlow's per-call dispatch (0.1-0.4 ms on the 2-core VMs, as long as the product itself at
+    these shapes). With more, each call runs that many independent products of the same shape, which
+    amortizes the dispatch: the rate the machine's matmul kernels sustain.
+    """
     best = 0.0
     for rows, n_in, n_out in shapes:
-        a, b = tf.random.normal([rows, n_in]), tf.random.normal([n_in, n_out])
-        fn = tf.function(lambda a=a, b=b: tf.matmul(a, b))
+        a = tf.random.normal([rows, n_in])
+        bs = [tf.random.normal([n_in, n_out]) for _ in range(products_per_call)]
+        fn = tf.function(lambda a=a, bs=bs: [tf.matmul(a, b) for b in bs])
         fn()
-        best = max(best, timed_rate(fn, min_seconds) * 2.0 * rows * n_in * n_out / 1e9)
+        rate = timed_rate(fn, min_seconds) * products_per_call
+        best = max(best, rate * 2.0 * rows * n_in * n_out / 1e9)
     return best
 
 
@@ -158,20 +167,25 @@ def layer_shapes(cfg):
 
 def config_row(name, cfg, min_seconds, rounds=3):
     """Updates/s, achieved GFLOP/s and the fraction of the matmul limit, medians over ``rounds``
-    in each of which the limit and the update are measured back to back."""
+    in each of which the limit and the update are measured back to back. The limit is measured two
+    ways (:func:`matmul_gflops`): one product per call (``matmul_peak_gflops``, the reference of the
+    issue's 0.85 target) and ten per call (``matmul_amortized_gflops``, dispatch amortized)."""
     flops = update_flops(cfg["obs_dim"], cfg["act_dim"], cfg["batch"], cfg["hidden"], cfg["k"],
                          cfg["m"])
     update = prepared_update(**cfg)
-    peaks, rates = [], []
+    peaks, amortized, rates = [], [], []
     for _ in range(rounds):
         peaks.append(matmul_gflops(layer_shapes(cfg), min_seconds / 2))
+        amortized.append(matmul_gflops(layer_shapes(cfg), min_seconds / 2, products_per_call=10))
         rates.append(timed_rate(update, min_seconds))
-    fractions = [rate * flops / 1e9 / peak for rate, peak in zip(rates, peaks)]
+    achieved = [rate * flops / 1e9 for rate in rates]
     return dict(config=name, **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
                 mflops_per_update=flops / 1e6, updates_per_sec=statistics.median(rates),
-                achieved_gflops=statistics.median(rates) * flops / 1e9,
+                achieved_gflops=statistics.median(achieved),
                 matmul_peak_gflops=statistics.median(peaks),
-                fraction_of_peak=statistics.median(fractions))
+                fraction_of_peak=statistics.median(g / p for g, p in zip(achieved, peaks)),
+                matmul_amortized_gflops=statistics.median(amortized),
+                fraction_of_amortized=statistics.median(g / p for g, p in zip(achieved, amortized)))
 
 
 def end_to_end(env_id, steps, rounds=3):
@@ -250,7 +264,8 @@ def main(argv):
                          config_row("paper", PAPER, seconds)]
     print("\nSQL update vs the machine's matmul rate")
     print_table(results["update"], ["config", "updates_per_sec", "mflops_per_update",
-                                    "achieved_gflops", "matmul_peak_gflops", "fraction_of_peak"])
+                                    "achieved_gflops", "matmul_peak_gflops", "fraction_of_peak",
+                                    "matmul_amortized_gflops", "fraction_of_amortized"])
     steps = 800 if FLAGS.quick else 2000
     results["end_to_end"] = [end_to_end("softq_tf/SwimmerFinish-v0", steps),
                              end_to_end("softq_tf/QuadrupedPretrain-v0", steps)]
