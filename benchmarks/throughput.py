@@ -3,7 +3,7 @@
 Everything is measured in one run, side by side, because the machine is shared and noisy:
 
 - the achievable TensorFlow matmul rate (GFLOP/s) on the networks' layer shapes, one product per graph
-  call (the limit the fractions below refer to) and ten per call (TensorFlow's dispatch amortized);
+  call (the limit `fraction_of_peak` refers to) and ten per call (dispatch amortized, `fraction_of_amortized`);
 - SQL updates/s at the standard config (obs 17, action 6, batch 128, 2x128 ReLU, K = 16, K_V = 16)
   and the paper's (batch 64, 2x200, K = 32, K_V = 50), with the FLOPs of one update counted
   analytically (:func:`update_flops`), hence the fraction of the machine's limit the update reaches;
