@@ -2,8 +2,9 @@
 
 Everything is measured in one run, side by side, because the machine is shared and noisy:
 
-- the achievable TensorFlow matmul rate (GFLOP/s) on the networks' layer shapes, one product per graph
-  call (the limit `fraction_of_peak` refers to) and ten per call (dispatch amortized, `fraction_of_amortized`);
+- the achievable TensorFlow matmul rate (GFLOP/s) on the networks' layer shapes, one product per
+  graph call (the limit of ``fraction_of_peak``) and ten per call (dispatch amortized, the limit of
+  ``fraction_of_amortized``);
 - SQL updates/s at the standard config (obs 17, action 6, batch 128, 2x128 ReLU, K = 16, K_V = 16)
   and the paper's (batch 64, 2x200, K = 32, K_V = 50), with the FLOPs of one update counted
   analytically (:func:`update_flops`), hence the fraction of the machine's limit the update reaches;
@@ -95,10 +96,10 @@ def timed_rate(fn, min_seconds):
 def matmul_gflops(shapes, min_seconds, products_per_call=1):
     """Best TF matmul GFLOP/s over layer-like shapes [(rows, in, out), ...].
 
-    With ``products_per_call=1`` each graph call runs one product, as one layer does: the rate includes
-    TensorFlow's per-call dispatch (0.1-0.4 ms on the 2-core VMs, as long as the product itself at
-    these shapes). With more, each call runs that many independent products of the same shape, which
-    amortizes the dispatch: the rate the machine's matmul kernels sustain.
+    With ``products_per_call=1`` each graph call runs one product, as one layer does: the rate
+    includes TensorFlow's per-call dispatch (0.1-0.4 ms on the 2-core VMs, as long as the product
+    itself at these shapes). With more, each call runs that many independent products of the same
+    shape, which amortizes the dispatch: the rate the machine's matmul kernels sustain.
     """
     best = 0.0
     for rows, n_in, n_out in shapes:
@@ -172,11 +173,11 @@ def config_row(name, cfg, min_seconds, rounds=3):
     issue's 0.85 target) and ten per call (``matmul_amortized_gflops``, dispatch amortized)."""
     flops = update_flops(cfg["obs_dim"], cfg["act_dim"], cfg["batch"], cfg["hidden"], cfg["k"],
                          cfg["m"])
-    update = prepared_update(**cfg)
+    update, shapes = prepared_update(**cfg), layer_shapes(cfg)
     peaks, amortized, rates = [], [], []
     for _ in range(rounds):
-        peaks.append(matmul_gflops(layer_shapes(cfg), min_seconds / 2))
-        amortized.append(matmul_gflops(layer_shapes(cfg), min_seconds / 2, products_per_call=10))
+        peaks.append(matmul_gflops(shapes, min_seconds / 2))
+        amortized.append(matmul_gflops(shapes, min_seconds / 2, products_per_call=10))
         rates.append(timed_rate(update, min_seconds))
     achieved = [rate * flops / 1e9 for rate in rates]
     return dict(config=name, **{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
