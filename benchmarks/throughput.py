@@ -9,7 +9,8 @@ Everything is measured in one run, side by side, because the machine is shared a
   and the paper's (batch 64, 2x200, K = 32, K_V = 50), with the FLOPs of one update counted
   analytically (:func:`update_flops`), hence the fraction of the machine's limit the update reaches;
 - end-to-end training steps/s (env + replay + update + logging) on SwimmerFinish and a quadruped
-  task, as a fraction of update-only throughput at the same network sizes;
+  task, as a fraction of update-only throughput at the same network sizes, for the default loop
+  (updates overlapping env steps) and the serial one;
 - a scaling table over batch {64, 128, 256} x K {8, 16, 32, 64};
 - the DDPG baseline's updates/s at the standard sizes, next to SQL's;
 - single-observation action latency of the exported SavedModel policy.
@@ -192,34 +193,46 @@ def config_row(name, cfg, min_seconds, rounds=3):
 def end_to_end(env_id, steps, rounds=3):
     """Steady-state training steps/s (env, replay, update, logging) vs update-only.
 
-    Each round trains for ``steps`` steps with a progress row every 250 steps and takes the median
-    of the rows' own steps/s once updates run (start-up, the warm-up pool and the final checkpoint
-    are excluded: they are fixed costs that vanish in a long run); right after, it times as many
-    bare updates at the same sizes on one fixed batch. The fraction is the ratio of the two rates,
-    median over rounds.
+    Each round trains for ``steps`` steps with the default loop (each update overlapping the next
+    env step) and again with ``overlap_env_step=False`` (Algorithm 1's serial order), with a
+    progress row every 250 steps, and takes the median of the rows' own steps/s once updates run
+    (start-up, the warm-up pool and the final checkpoint are excluded: they are fixed costs that
+    vanish in a long run); right after, it times bare updates at the same sizes on one fixed batch
+    for as long as a loop ran. The fractions are the ratios of the rates, medians over rounds.
     """
     env = make_env(env_id)
     spec = EnvSpec.from_env(env)
     learner = SoftQLearner(spec, SQLConfig())  # standard sizes: 2 x 128, K = 16, K_V = 16
-    loop = LoopConfig(total_steps=steps, batch_size=128, min_pool=250, log_every=250,
-                      checkpoint_every=0)
-    train(env, learner, dataclasses.replace(loop, total_steps=300))  # compile everything first
+    loops = dict(overlapped=LoopConfig(total_steps=steps, batch_size=128, min_pool=250,
+                                       log_every=250, checkpoint_every=0))
+    loops["serial"] = dataclasses.replace(loops["overlapped"], overlap_env_step=False)
+    for loop in loops.values():  # compile everything first
+        train(env, learner, dataclasses.replace(loop, total_steps=300))
     batch = {k: tf.constant(v) for k, v in random_batch(spec.obs_dim, spec.act_dim, 128).items()}
     update = compiled_update(learner)
     update(batch)
-    fractions, train_rates, update_rates = [], [], []
+    train_rates = {name: [] for name in loops}
+    update_rates = []
     for round_index in range(rounds):
-        with tempfile.TemporaryDirectory() as logdir:
-            train(env, learner, loop, logdir=logdir, seed=round_index)
-            progress = read_progress(logdir)
-        rows = [rate for step, rate in zip(progress["step"], progress["steps_per_sec"])
-                if step > 2 * loop.min_pool]
-        train_rates.append(statistics.median(rows))
-        update_rates.append(timed_rate(lambda: update(batch), len(rows) * 250 / train_rates[-1]))
-        fractions.append(train_rates[-1] / update_rates[-1])
-    return dict(env=env_id, steps=steps, train_steps_per_sec=statistics.median(train_rates),
+        for name, loop in loops.items():
+            with tempfile.TemporaryDirectory() as logdir:
+                train(env, learner, loop, logdir=logdir, seed=round_index)
+                progress = read_progress(logdir)
+            rows = [rate for step, rate in zip(progress["step"], progress["steps_per_sec"])
+                    if step > 2 * loop.min_pool]
+            train_rates[name].append(statistics.median(rows))
+        update_rates.append(timed_rate(lambda: update(batch),
+                                       len(rows) * 250 / train_rates["overlapped"][-1]))
+
+    def fraction(name):
+        return statistics.median(t / u for t, u in zip(train_rates[name], update_rates))
+
+    return dict(env=env_id, steps=steps,
+                train_steps_per_sec=statistics.median(train_rates["overlapped"]),
+                serial_train_steps_per_sec=statistics.median(train_rates["serial"]),
                 update_only_per_sec=statistics.median(update_rates),
-                fraction_of_update_only=statistics.median(fractions))
+                fraction_of_update_only=fraction("overlapped"),
+                serial_fraction_of_update_only=fraction("serial"))
 
 
 def policy_latency_ms(min_seconds):
@@ -272,7 +285,8 @@ def main(argv):
                              end_to_end("softq_tf/QuadrupedPretrain-v0", steps)]
     print("\nEnd-to-end training vs update-only (standard sizes)")
     print_table(results["end_to_end"], ["env", "train_steps_per_sec", "update_only_per_sec",
-                                        "fraction_of_update_only"])
+                                        "fraction_of_update_only", "serial_train_steps_per_sec",
+                                        "serial_fraction_of_update_only"])
     batches, ks = ((64, 128), (8, 16, 64)) if FLAGS.quick else ((64, 128, 256), (8, 16, 32, 64))
     scaling = []
     for batch in batches:

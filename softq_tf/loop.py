@@ -4,10 +4,14 @@ Data flow: env.reset(seed) and ``learner.start_episode()`` -> action (uniform on
 first ``min_pool`` steps, then the learner's ``collect_action``) -> env.step -> store (obs, action,
 reward, next_obs, terminated).
 Only ``terminated`` is stored: a time-limit truncation still bootstraps from V(s'). After warm-up,
-one graph call per environment step (:class:`TrainAndAct`) stores the transition, runs the
-updates on minibatches it samples from the replay buffer in the graph, and returns the next action.
+:class:`TrainAndAct` stores the transition, runs the updates on minibatches it samples from the
+replay buffer in the graph, and returns the next action. By default
+(``LoopConfig.overlap_env_step``) it samples the action first and the updates then run on a worker
+thread while the environment takes that action's step; serially, it is one graph call per step in
+Algorithm 1's order.
 """
 import collections
+import concurrent.futures
 import dataclasses
 import os
 import time
@@ -45,6 +49,9 @@ class LoopConfig:
       eval_episodes: episodes per evaluation.
       checkpoint_every: steps between checkpoints (0 = only at the end of the run).
       keep_checkpoints: how many recent checkpoints are kept.
+      overlap_env_step: run each step's updates while the environment takes the next step (on a
+        worker thread, see :class:`TrainAndAct`): faster, and each action comes from the networks
+        one update behind. False keeps Algorithm 1's exact order (update, then act).
     """
 
     total_steps: int = 100_000
@@ -57,6 +64,7 @@ class LoopConfig:
     eval_episodes: int = 5
     checkpoint_every: int = 10_000
     keep_checkpoints: int = 3
+    overlap_env_step: bool = True
 
     def __post_init__(self):
         for name in ("total_steps", "batch_size", "replay_capacity", "updates_per_step",
@@ -66,6 +74,8 @@ class LoopConfig:
             value = getattr(self, name)
             require(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,
                     value, "must be a non-negative integer")
+        require(isinstance(self.overlap_env_step, bool), "overlap_env_step",
+                self.overlap_env_step, "must be True or False")
 
 
 def rollout(env, policy, rng, seed=None):
@@ -101,13 +111,21 @@ def evaluate(env, policy, episodes, seed):
 
 
 class TrainAndAct:
-    """The training loop's one graph call per environment step once learning has started.
+    """The training loop's graph calls once learning has started: store, update, act.
 
-    In Algorithm 1's order: store the transition just taken in ``replay`` (paper: "replay memory
-    D"), run ``updates_per_step`` updates of ``learner`` on minibatches sampled uniformly in the graph
-    with ``learner.rng``, then sample the next action with the updated networks. One call instead of
+    Serial (``overlap=False``), in Algorithm 1's order, in one graph call per environment step:
+    store the transition just taken in ``replay`` (paper: "replay memory D"), run
+    ``updates_per_step`` updates of ``learner`` on minibatches sampled uniformly in the graph with
+    ``learner.rng``, then sample the next action with the updated networks. One call instead of
     several, and no minibatch copied from numpy, because per-call and per-copy overheads are a large
     share of a step on a CPU (``benchmarks/README.md``).
+
+    Overlapped (``overlap=True``): one call stores the transition and samples the next action, then
+    the updates start in a second call on a worker thread, so they run while the caller steps the
+    environment with that action; :meth:`wait` collects them. The updates and their minibatches are
+    the same as in the serial order; the difference is that each action comes from the networks
+    one update behind (before this step's update instead of after it). TensorFlow releases Python's
+    global lock while a graph runs, so the environment's step and the update share the CPU cores.
 
     Args:
       learner: provides traceable ``update(batch) -> stats`` (a dict with ``stat_names`` and a
@@ -116,16 +134,18 @@ class TrainAndAct:
       replay: the :class:`softq_tf.replay.ReplayBuffer` to store into and sample from.
       batch_size: transitions per update.
       updates_per_step: updates per call (>= 1).
+      overlap: run the updates on a worker thread after the action is sampled (see above).
 
     Calling it with ``(transition, obs)``, a transition ``(obs, action, reward, next_obs,
     terminated)`` as for :meth:`ReplayBuffer.add` and the observation to act on, returns
     ``(action, env_action, stats)``: the next action [A] in [-1, 1]^A and the same mapped to the
     env's bounds (numpy float32; :meth:`EnvSpec.to_env_action`'s map, computed in float32), and
     the last update's statistics as floats, plus ``finite`` (every update was finite, hence
-    applied).
+    applied). Overlapped, ``stats`` is None: :meth:`wait` returns them, and must be called before
+    the next call.
     """
 
-    def __init__(self, learner, replay, batch_size, updates_per_step=1):
+    def __init__(self, learner, replay, batch_size, updates_per_step=1, overlap=False):
         width, obs_dim, act_dim = replay.row_width, replay.shapes[0], learner.spec.act_dim
         self._width, self._act_dim = width, act_dim
         self._stat_names = tuple(learner.stat_names)
@@ -134,8 +154,8 @@ class TrainAndAct:
         def update():
             return learner.update(replay.sample_batch(batch_size, learner.rng))
 
-        def train_and_act(packed):
-            replay.append(packed[0, :width])
+        def updates():
+            """[finite, stats...] of ``updates_per_step`` updates."""
             finite = tf.constant(True)
             # All but the last update in a loop, so the graph holds the update twice whatever the
             # count; the last one runs outside it because its statistics are returned.
@@ -145,35 +165,82 @@ class TrainAndAct:
                     (finite,), maximum_iterations=updates_per_step - 1)
             stats = update()
             finite = tf.logical_and(finite, stats["finite"])
-            # Runs after the updates' writes (automatic control dependencies keep program order).
-            action = learner.collect_action(packed[:, width:])[0]
-            env_action = denormalize_action(action, low, high)
-            # One output row: every output tensor costs the caller a conversion.
-            return tf.concat([action, env_action, [tf.cast(finite, tf.float32)],
+            return tf.concat([[tf.cast(finite, tf.float32)],
                               tf.stack([stats[name] for name in self._stat_names])], axis=0)
 
-        signature = [tf.TensorSpec([1, width + obs_dim], tf.float32, name="packed")]
-        concrete = tf.function(train_and_act, input_signature=signature,
-                               jit_compile=learner.config.jit_compile).get_concrete_function()
-        # A ConcreteFunction call binds its structured signature in Python first (~30 us a call,
-        # measured); the flat call of its traced function is what it runs after that binding.
-        self._call = concrete.inference_fn.call_flat
-        self._captured = concrete.captured_inputs
+        def act(packed):
+            """[action, env_action] for the observation in ``packed``."""
+            action = learner.collect_action(packed[:, width:])[0]
+            return tf.concat([action, denormalize_action(action, low, high)], axis=0)
+
+        def train_and_act(packed):
+            replay.append(packed[0, :width])
+            statistics = updates()
+            # Runs after the updates' writes (automatic control dependencies keep program order).
+            # One output row: every output tensor costs the caller a conversion.
+            return tf.concat([act(packed), statistics], axis=0)
+
+        def store_and_act(packed):
+            replay.append(packed[0, :width])
+            return act(packed)
+
+        packed_spec = tf.TensorSpec([1, width + obs_dim], tf.float32, name="packed")
+        jit_compile = learner.config.jit_compile
+        if overlap:
+            self._call = _flat_call(store_and_act, [packed_spec], jit_compile)
+            self._updates = _flat_call(updates, [], jit_compile)
+            self._worker = concurrent.futures.ThreadPoolExecutor(1, "softq-update")
+        else:
+            self._call = _flat_call(train_and_act, [packed_spec], jit_compile)
+            self._worker = None
+        self._pending = None
         self._input = _aligned_row(width + obs_dim)
 
     def __call__(self, transition, obs):
+        if self._pending is not None:
+            raise RuntimeError("TrainAndAct: the running updates were not collected with wait()")
         # The input is handed over through DLPack, which wraps the row's memory instead of copying
         # it (measured in the loop: ~14 us a step against ~85 us for tf.constant). Rewriting the row
         # at the next call is safe: the call is synchronous and keeps no reference to its input.
         pack_transition(self._input[0, :self._width], *transition)
         self._input[0, self._width:] = obs
-        (row,) = self._call(tf.experimental.dlpack.from_dlpack(self._input.__dlpack__()),
-                            *self._captured)
-        row = row.numpy()
-        act_dim = self._act_dim
-        stats = dict(zip(self._stat_names, row[2 * act_dim + 1:].tolist()),
-                     finite=bool(row[2 * act_dim] == 1.0))
-        return row[:act_dim], row[act_dim:2 * act_dim], stats
+        row = self._call(tf.experimental.dlpack.from_dlpack(self._input.__dlpack__())).numpy()
+        action, env_action = row[:self._act_dim], row[self._act_dim:2 * self._act_dim]
+        if self._worker is None:
+            return action, env_action, self._stats(row[2 * self._act_dim:])
+        self._pending = self._worker.submit(lambda: self._updates().numpy())
+        return action, env_action, None
+
+    def wait(self):
+        """Blocks until the overlapped updates started by the last call end and returns their
+        statistics (as the serial call does); None when none are running."""
+        if self._pending is None:
+            return None
+        pending, self._pending = self._pending, None
+        return self._stats(pending.result())
+
+    def close(self):
+        """Waits for running updates (discarding their statistics) and stops the worker thread."""
+        if self._worker is not None:
+            self._pending = None
+            self._worker.shutdown(wait=True)
+
+    def _stats(self, row):
+        """{stat name: float, "finite": bool} from an ``updates()`` row."""
+        return dict(zip(self._stat_names, row[1:].tolist()), finite=bool(row[0] == 1.0))
+
+
+def _flat_call(fn, input_signature, jit_compile):
+    """``fn`` traced once as a tf.function, returned as a callable of its tensor inputs that
+    returns its single output tensor.
+
+    A ConcreteFunction call binds its structured signature in Python first (~30 us a call,
+    measured); the flat call of its traced function is what it runs after that binding.
+    """
+    concrete = tf.function(fn, input_signature=input_signature,
+                           jit_compile=jit_compile).get_concrete_function()
+    call, captured = concrete.inference_fn.call_flat, concrete.captured_inputs
+    return lambda *inputs: call(*inputs, *captured)[0]
 
 
 def _aligned_row(size):
@@ -311,13 +378,29 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                 next_action=next_action.tolist() if at_boundary else None,
                 next_env_action=next_env_action.tolist() if at_boundary else None))
 
+    train_and_act = None
+
+    def check_updates(finished):
+        """Keeps the statistics of the updates of ``step`` (None: none finished) unless they are
+        non-finite, which stops training."""
+        nonlocal stats
+        if finished is None:
+            return
+        if not finished["finite"]:
+            raise NonFiniteError(
+                f"non-finite loss or gradient at step {step} on env {env_id} "
+                f"(loss/q={float(finished['loss/q'])}); training stopped, the last "
+                "finite state is checkpointed")
+        stats = finished
+
     try:
         # After a resume the interrupted episode cannot be continued: it starts again from reset.
         obs = _reset(env, env_id, seed, progress.episodes, step)
         if next_action is None:  # else the checkpoint was taken after the episode had started
             learner.start_episode()
         episode_return = 0.0
-        train_and_act = TrainAndAct(learner, replay, config.batch_size, config.updates_per_step)
+        train_and_act = TrainAndAct(learner, replay, config.batch_size, config.updates_per_step,
+                                    overlap=config.overlap_env_step)
         collect_action = tf.function(learner.collect_action, input_signature=[
             tf.TensorSpec([1, spec.obs_dim], tf.float32)])
         while step < config.total_steps:
@@ -330,6 +413,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                 action = collect_action(np.asarray(obs, np.float32)[None]).numpy()[0]
                 env_action = spec.to_env_action(action)
             next_obs, reward, terminated, truncated, _ = env.step(env_action)
+            check_updates(train_and_act.wait())  # overlapped: they ran during env.step
             _check_finite(env_id, step + 1, observation=next_obs, reward=reward)
             transition = (obs, action, reward, next_obs, terminated)
             step += 1
@@ -345,28 +429,32 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             next_action = None
             if step < config.min_pool:
                 replay.add(*transition)
-            else:  # store, update and pick the next action in one graph call
-                next_action, next_env_action, stats = train_and_act(transition, obs)
-                if not stats["finite"]:
-                    raise NonFiniteError(
-                        f"non-finite loss or gradient at step {step} on env {env_id} "
-                        f"(loss/q={float(stats['loss/q'])}); training stopped, the last "
-                        "finite state is checkpointed")
+            else:  # store, update and pick the next action (overlapped: the updates only start)
+                next_action, next_env_action, finished = train_and_act(transition, obs)
+                check_updates(finished)
 
+            eval_due = config.eval_every and step % config.eval_every == 0
+            log_due = step % config.log_every == 0 or step == config.total_steps or eval_due
+            checkpoint_due = config.checkpoint_every and step % config.checkpoint_every == 0
+            if eval_due or log_due or checkpoint_due:
+                check_updates(train_and_act.wait())
             eval_result = None
-            if config.eval_every and step % config.eval_every == 0:
+            if eval_due:
                 eval_result = evaluate(eval_env or env, learner.policy, config.eval_episodes,
                                        seed=10_000 + step)
-            if step % config.log_every == 0 or step == config.total_steps or eval_result:
+            if log_due:
                 row = progress.row(step, stats, eval_result)
                 if writer:
                     writer.write(row)
-            if config.checkpoint_every and step % config.checkpoint_every == 0:
+            if checkpoint_due:
                 save_checkpoint()
+        check_updates(train_and_act.wait())
     except NonFiniteError:
         save_checkpoint()
         raise
     finally:
+        if train_and_act is not None:
+            train_and_act.close()
         if writer:
             writer.close()
     if not config.checkpoint_every or step % config.checkpoint_every:

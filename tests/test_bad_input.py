@@ -5,6 +5,7 @@ Public API (ValueError / TypeError whose message names the problem):
  3. SQLConfig(q_lr=-1e-3)                         4. SQLConfig(kernel_particles=2) (too few to split)
  5. LoopConfig(batch_size=0)                      6. LoopConfig(min_pool=-1)
  7. LoopConfig(total_steps=1.5)                   8. LoopConfig(checkpoint_every=True)
+    LoopConfig(overlap_env_step="yes")
  9. ReplayBuffer(10, obs_dim=-1, act_dim=2)      10. ReplayBuffer.load of a truncated file
 11. ReplayBuffer.load of a file whose size exceeds its capacity
 12. EnvSpec.from_spaces with a Discrete action space
@@ -109,6 +110,7 @@ API_CASES = [
     ("min_pool=-1", lambda _: LoopConfig(min_pool=-1)),
     ("total_steps=1.5", lambda _: LoopConfig(total_steps=1.5)),
     ("checkpoint_every=True", lambda _: LoopConfig(checkpoint_every=True)),
+    ("overlap_env_step='yes'", lambda _: LoopConfig(overlap_env_step="yes")),
     ("obs_dim=-1", lambda _: ReplayBuffer(10, -1, 2)),
     ("unreadable", lambda p: ReplayBuffer.load(damaged_replay(p))),
     ("capacity 4", lambda p: ReplayBuffer.load(oversized_replay(p))),

@@ -77,18 +77,37 @@ def test_resume_continues_without_duplicate_rows(tmp_path):
     assert int(learner.step) == 40 - 10 + 1
 
 
-def test_train_and_act_is_store_then_update_then_act():
-    """The fused call does Algorithm 1's steps in order: the same steps run one by one (store the
-    transition, update on a batch drawn with the learner's generator, sample the next action) give
-    the same statistics, weights and action (and the action mapped to the env's bounds)."""
-    fused, stepwise = make_learner(-2.0, 6.0), make_learner(-2.0, 6.0)
-    fused_replay, stepwise_replay = ReplayBuffer(50, 1, 1), ReplayBuffer(50, 1, 1)
+def filled_learner_and_replays():
+    """Two identical learners (env bounds [-2, 6]) and two replay buffers holding the same 12
+    random transitions."""
+    learners = make_learner(-2.0, 6.0), make_learner(-2.0, 6.0)
+    replays = ReplayBuffer(50, 1, 1), ReplayBuffer(50, 1, 1)
     rng = np.random.default_rng(0)
     for _ in range(12):
         transition = (rng.normal(size=1), rng.uniform(-1, 1, 1), rng.normal(), rng.normal(size=1),
                       rng.uniform() < 0.2)
-        for replay in (fused_replay, stepwise_replay):
+        for replay in replays:
             replay.add(*transition)
+    return learners, replays
+
+
+def assert_same_learners(a, b, steps):
+    for x, y in zip(a.q.weights + a.sampler.weights, b.q.weights + b.sampler.weights):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-5, atol=1e-7)
+    assert int(a.step) == int(b.step) == steps
+
+
+def assert_same_stats(stats, expected):
+    assert set(stats) == set(expected)
+    for key in expected:
+        np.testing.assert_allclose(stats[key], expected[key], rtol=1e-5)
+
+
+def test_train_and_act_is_store_then_update_then_act():
+    """The fused call does Algorithm 1's steps in order: the same steps run one by one (store the
+    transition, update on a batch drawn with the learner's generator, sample the next action) give
+    the same statistics, weights and action (and the action mapped to the env's bounds)."""
+    (fused, stepwise), (fused_replay, stepwise_replay) = filled_learner_and_replays()
     train_and_act = TrainAndAct(fused, fused_replay, batch_size=8)
     for i in range(3):
         transition = ([float(i)], [0.5], 1.0, [i + 1.0], False)
@@ -98,14 +117,32 @@ def test_train_and_act_is_store_then_update_then_act():
         expected = stepwise.train_step(stepwise_replay.sample_batch(8, stepwise.rng))
         np.testing.assert_allclose(action, stepwise.collect_action(obs[None])[0], rtol=1e-5)
         np.testing.assert_allclose(env_action, fused.spec.to_env_action(action), rtol=1e-6)
-        assert set(stats) == set(expected)
-        for key in expected:
-            np.testing.assert_allclose(stats[key], expected[key], rtol=1e-5)
-    for a, b in zip(fused.q.weights + fused.sampler.weights,
-                    stepwise.q.weights + stepwise.sampler.weights):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-7)
-    assert int(fused.step) == 3
+        assert_same_stats(stats, expected)
+    assert_same_learners(fused, stepwise, 3)
     assert fused_replay.size == 15
+
+
+def test_overlapped_train_and_act_is_store_then_act_then_update():
+    """Overlapped, a call stores the transition and samples the action, and the update it starts
+    (collected by wait) is the one the same steps run one by one in that order give."""
+    (overlapped, stepwise), (overlapped_replay, stepwise_replay) = filled_learner_and_replays()
+    train_and_act = TrainAndAct(overlapped, overlapped_replay, batch_size=8, overlap=True)
+    for i in range(3):
+        transition = ([float(i)], [0.5], 1.0, [i + 1.0], False)
+        obs = np.full(1, i + 1.0, np.float32)
+        action, env_action, none = train_and_act(transition, obs)
+        assert none is None
+        with pytest.raises(RuntimeError, match="wait"):
+            train_and_act(transition, obs)
+        stepwise_replay.add(*transition)
+        np.testing.assert_allclose(action, stepwise.collect_action(obs[None])[0], rtol=1e-5)
+        np.testing.assert_allclose(env_action, overlapped.spec.to_env_action(action), rtol=1e-6)
+        expected = stepwise.train_step(stepwise_replay.sample_batch(8, stepwise.rng))
+        assert_same_stats(train_and_act.wait(), expected)
+        assert train_and_act.wait() is None
+    train_and_act.close()
+    assert_same_learners(overlapped, stepwise, 3)
+    assert overlapped_replay.size == 15
 
 
 def test_updates_per_step_runs_in_the_same_call():
@@ -155,17 +192,33 @@ def test_non_finite_observation_from_reset_is_caught(tmp_path):
 
 def test_resume_at_an_episode_boundary_is_bit_identical(tmp_path):
     """Killed at step 20 (an episode end) and resumed == never interrupted, weight for weight."""
+    assert_resume_at_step_20_is_bit_identical(tmp_path)
+
+
+def test_serial_loop_resumes_bit_identically_and_acts_after_each_update(tmp_path):
+    """With overlap_env_step=False (Algorithm 1's exact order) resuming is exact too, and the
+    serial and the overlapped loop make the same number of updates but act differently."""
+    serial = assert_resume_at_step_20_is_bit_identical(tmp_path / "serial", overlap_env_step=False)
+    overlapped = assert_resume_at_step_20_is_bit_identical(tmp_path / "overlapped")
+    assert int(serial.step) == int(overlapped.step) == 40 - 10 + 1
+    assert not np.array_equal(serial.q.weights[0].numpy(), overlapped.q.weights[0].numpy())
+
+
+def assert_resume_at_step_20_is_bit_identical(tmp_path, **loop_options):
+    """Trains 40 steps uninterrupted and 20 + 20 with a resume at step 20 (an episode end); asserts
+    equal weights and returns the uninterrupted learner."""
     def env():
         return gym.wrappers.TimeLimit(CounterEnv(), 5)
 
+    def loop(total_steps):
+        return small_loop(total_steps=total_steps, checkpoint_every=10, **loop_options)
+
     uninterrupted = make_learner()
-    train(env(), uninterrupted, small_loop(total_steps=40, checkpoint_every=10),
-          logdir=str(tmp_path / "a"))
-    train(env(), make_learner(), small_loop(total_steps=20, checkpoint_every=10),
-          logdir=str(tmp_path / "b"))
+    train(env(), uninterrupted, loop(40), logdir=str(tmp_path / "a"))
+    train(env(), make_learner(), loop(20), logdir=str(tmp_path / "b"))
     resumed = make_learner()
-    train(env(), resumed, small_loop(total_steps=40, checkpoint_every=10),
-          logdir=str(tmp_path / "b"), resume=True)
+    train(env(), resumed, loop(40), logdir=str(tmp_path / "b"), resume=True)
     for a, b in zip(uninterrupted.q.weights + uninterrupted.sampler.weights,
                     resumed.q.weights + resumed.sampler.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+    return uninterrupted
