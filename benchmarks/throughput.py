@@ -11,7 +11,7 @@ Everything is measured in one run, side by side, because the machine is shared a
 - end-to-end training steps/s (env + replay + update + logging) on SwimmerFinish and a quadruped
   task, as a fraction of update-only throughput at the same network sizes, for the default loop
   (updates overlapping env steps) and the serial one;
-- a scaling table over batch {64, 128, 256} x K {8, 16, 32, 64};
+- a scaling table over batch {64, 128, 256} x K {8, 16, 32, 64} (K timed in turn, in rounds);
 - the DDPG baseline's updates/s at the standard sizes, next to SQL's;
 - single-observation action latency of the exported SavedModel policy.
 
@@ -151,9 +151,19 @@ def ddpg_row(cfg, min_seconds, rounds=3):
                 ddpg_over_sql=statistics.median(d / q for d, q in zip(ddpg_rates, sql_rates)))
 
 
-def update_rate(obs_dim, act_dim, batch, hidden, k, m, min_seconds):
-    """SQL updates/s of the compiled update on a fixed random batch (warm)."""
-    return timed_rate(prepared_update(obs_dim, act_dim, batch, hidden, k, m), min_seconds)
+def scaling_rows(batch, ks, min_seconds, rounds=3):
+    """Updates/s at the standard sizes with this ``batch`` for each K in ``ks`` (which holds 16),
+    timed in turn in each of ``rounds`` rounds; ``relative_to_k16`` is the median over rounds of
+    the ratio to K = 16 in the same round, so a slow moment of the shared machine does not skew it.
+    """
+    updates = {k: prepared_update(**dict(STANDARD, batch=batch, k=k)) for k in ks}
+    rates = {k: [] for k in ks}
+    for _ in range(rounds):
+        for k, update in updates.items():
+            rates[k].append(timed_rate(update, min_seconds))
+    return [dict(batch=batch, k=k, updates_per_sec=statistics.median(rates[k]),
+                 relative_to_k16=statistics.median(r / b for r, b in zip(rates[k], rates[16])))
+            for k in ks]
 
 
 def compiled_update(learner):
@@ -190,15 +200,16 @@ def config_row(name, cfg, min_seconds, rounds=3):
                 fraction_of_amortized=statistics.median(g / p for g, p in zip(achieved, amortized)))
 
 
-def end_to_end(env_id, steps, rounds=3):
+def end_to_end(env_id, steps, rounds=5, update_seconds=2.0):
     """Steady-state training steps/s (env, replay, update, logging) vs update-only.
 
-    Each round trains for ``steps`` steps with the default loop (each update overlapping the next
-    env step) and again with ``overlap_env_step=False`` (Algorithm 1's serial order), with a
-    progress row every 250 steps, and takes the median of the rows' own steps/s once updates run
-    (start-up, the warm-up pool and the final checkpoint are excluded: they are fixed costs that
-    vanish in a long run); right after, it times bare updates at the same sizes on one fixed batch
-    for as long as a loop ran. The fractions are the ratios of the rates, medians over rounds.
+    Each round times bare updates at the same sizes on one fixed batch for ``update_seconds``, then
+    trains for ``steps`` steps with the default loop (each update overlapping the next env step) and
+    again with ``overlap_env_step=False`` (Algorithm 1's serial order), then times bare updates
+    again; a loop's rate is the median of its progress rows' own steps/s (a row every 250 steps)
+    once updates run (start-up, the warm-up pool and the final checkpoint are excluded: fixed costs
+    that vanish in a long run). Each round's fraction divides by the geometric mean of the update
+    rates before and after (the shared machine's speed drifts); the result is the median over rounds.
     """
     env = make_env(env_id)
     spec = EnvSpec.from_env(env)
@@ -214,15 +225,16 @@ def end_to_end(env_id, steps, rounds=3):
     train_rates = {name: [] for name in loops}
     update_rates = []
     for round_index in range(rounds):
+        before = timed_rate(lambda: update(batch), update_seconds)
         for name, loop in loops.items():
             with tempfile.TemporaryDirectory() as logdir:
                 train(env, learner, loop, logdir=logdir, seed=round_index)
                 progress = read_progress(logdir)
-            rows = [rate for step, rate in zip(progress["step"], progress["steps_per_sec"])
-                    if step > 2 * loop.min_pool]
-            train_rates[name].append(statistics.median(rows))
-        update_rates.append(timed_rate(lambda: update(batch),
-                                       len(rows) * 250 / train_rates["overlapped"][-1]))
+            train_rates[name].append(statistics.median(
+                rate for step, rate in zip(progress["step"], progress["steps_per_sec"])
+                if step > 2 * loop.min_pool))
+        after = timed_rate(lambda: update(batch), update_seconds)
+        update_rates.append((before * after) ** 0.5)
 
     def fraction(name):
         return statistics.median(t / u for t, u in zip(train_rates[name], update_rates))
@@ -232,7 +244,9 @@ def end_to_end(env_id, steps, rounds=3):
                 serial_train_steps_per_sec=statistics.median(train_rates["serial"]),
                 update_only_per_sec=statistics.median(update_rates),
                 fraction_of_update_only=fraction("overlapped"),
-                serial_fraction_of_update_only=fraction("serial"))
+                serial_fraction_of_update_only=fraction("serial"),
+                overlapped_over_serial=statistics.median(
+                    o / s for o, s in zip(train_rates["overlapped"], train_rates["serial"])))
 
 
 def policy_latency_ms(min_seconds):
@@ -280,23 +294,16 @@ def main(argv):
     print_table(results["update"], ["config", "updates_per_sec", "mflops_per_update",
                                     "achieved_gflops", "matmul_peak_gflops", "fraction_of_peak",
                                     "matmul_amortized_gflops", "fraction_of_amortized"])
-    steps = 800 if FLAGS.quick else 2000
-    results["end_to_end"] = [end_to_end("softq_tf/SwimmerFinish-v0", steps),
-                             end_to_end("softq_tf/QuadrupedPretrain-v0", steps)]
+    steps, rounds = (800, 2) if FLAGS.quick else (2000, 5)
+    results["end_to_end"] = [end_to_end(env_id, steps, rounds) for env_id in
+                             ("softq_tf/SwimmerFinish-v0", "softq_tf/QuadrupedPretrain-v0")]
     print("\nEnd-to-end training vs update-only (standard sizes)")
     print_table(results["end_to_end"], ["env", "train_steps_per_sec", "update_only_per_sec",
                                         "fraction_of_update_only", "serial_train_steps_per_sec",
-                                        "serial_fraction_of_update_only"])
+                                        "serial_fraction_of_update_only",
+                                        "overlapped_over_serial"])
     batches, ks = ((64, 128), (8, 16, 64)) if FLAGS.quick else ((64, 128, 256), (8, 16, 32, 64))
-    scaling = []
-    for batch in batches:
-        for k in ks:
-            cfg = dict(STANDARD, batch=batch, k=k)
-            scaling.append(dict(batch=batch, k=k, updates_per_sec=update_rate(
-                **cfg, min_seconds=seconds / 3)))
-    for row in scaling:
-        base = next(r for r in scaling if r["batch"] == row["batch"] and r["k"] == 16)
-        row["relative_to_k16"] = row["updates_per_sec"] / base["updates_per_sec"]
+    scaling = [row for batch in batches for row in scaling_rows(batch, ks, seconds / 6)]
     results["scaling"] = scaling
     print("\nScaling (standard sizes otherwise)")
     print_table(scaling, ["batch", "k", "updates_per_sec", "relative_to_k16"])
