@@ -137,18 +137,31 @@ def prepared_update(obs_dim, act_dim, batch, hidden, k, m, algo="sql"):
     return lambda: step(tensors)
 
 
+def median_ratio(numerators, denominators):
+    """Median of the pairwise ratios (each pair measured in the same round)."""
+    return statistics.median(n / d for n, d in zip(numerators, denominators))
+
+
+def rates_in_turn(calls, min_seconds, rounds):
+    """{name: [calls/s per round]} of the warm ``calls`` ({name: fn}), timed one after another in
+    each of ``rounds`` rounds, so ratios taken within a round share the machine's speed of the
+    moment."""
+    rates = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            rates[name].append(timed_rate(fn, min_seconds))
+    return rates
+
+
 def ddpg_row(cfg, min_seconds, rounds=3):
     """Updates/s of the DDPG baseline next to SQL's at the same network and batch sizes, timed
     alternately (medians over ``rounds``), and their ratio: what SQL's particles cost per update."""
-    sql_update, ddpg_update = prepared_update(**cfg), prepared_update(**cfg, algo="ddpg")
-    sql_rates, ddpg_rates = [], []
-    for _ in range(rounds):
-        sql_rates.append(timed_rate(sql_update, min_seconds))
-        ddpg_rates.append(timed_rate(ddpg_update, min_seconds))
+    rates = rates_in_turn(dict(sql=prepared_update(**cfg),
+                               ddpg=prepared_update(**cfg, algo="ddpg")), min_seconds, rounds)
     return dict(batch=cfg["batch"], hidden=list(cfg["hidden"]),
-                ddpg_updates_per_sec=statistics.median(ddpg_rates),
-                sql_updates_per_sec=statistics.median(sql_rates),
-                ddpg_over_sql=statistics.median(d / q for d, q in zip(ddpg_rates, sql_rates)))
+                ddpg_updates_per_sec=statistics.median(rates["ddpg"]),
+                sql_updates_per_sec=statistics.median(rates["sql"]),
+                ddpg_over_sql=median_ratio(rates["ddpg"], rates["sql"]))
 
 
 def scaling_rows(batch, ks, min_seconds, rounds=3):
@@ -156,13 +169,10 @@ def scaling_rows(batch, ks, min_seconds, rounds=3):
     timed in turn in each of ``rounds`` rounds; ``relative_to_k16`` is the median over rounds of
     the ratio to K = 16 in the same round, so a slow moment of the shared machine does not skew it.
     """
-    updates = {k: prepared_update(**dict(STANDARD, batch=batch, k=k)) for k in ks}
-    rates = {k: [] for k in ks}
-    for _ in range(rounds):
-        for k, update in updates.items():
-            rates[k].append(timed_rate(update, min_seconds))
+    rates = rates_in_turn({k: prepared_update(**dict(STANDARD, batch=batch, k=k)) for k in ks},
+                          min_seconds, rounds)
     return [dict(batch=batch, k=k, updates_per_sec=statistics.median(rates[k]),
-                 relative_to_k16=statistics.median(r / b for r, b in zip(rates[k], rates[16])))
+                 relative_to_k16=median_ratio(rates[k], rates[16]))
             for k in ks]
 
 
@@ -195,9 +205,9 @@ def config_row(name, cfg, min_seconds, rounds=3):
                 mflops_per_update=flops / 1e6, updates_per_sec=statistics.median(rates),
                 achieved_gflops=statistics.median(achieved),
                 matmul_peak_gflops=statistics.median(peaks),
-                fraction_of_peak=statistics.median(g / p for g, p in zip(achieved, peaks)),
+                fraction_of_peak=median_ratio(achieved, peaks),
                 matmul_amortized_gflops=statistics.median(amortized),
-                fraction_of_amortized=statistics.median(g / p for g, p in zip(achieved, amortized)))
+                fraction_of_amortized=median_ratio(achieved, amortized))
 
 
 def end_to_end(env_id, steps, rounds=5, update_seconds=2.0):
@@ -209,7 +219,8 @@ def end_to_end(env_id, steps, rounds=5, update_seconds=2.0):
     again; a loop's rate is the median of its progress rows' own steps/s (a row every 250 steps)
     once updates run (start-up, the warm-up pool and the final checkpoint are excluded: fixed costs
     that vanish in a long run). Each round's fraction divides by the geometric mean of the update
-    rates before and after (the shared machine's speed drifts); the result is the median over rounds.
+    rates before and after (the shared machine's speed drifts); the result is the median over
+    rounds.
     """
     env = make_env(env_id)
     spec = EnvSpec.from_env(env)
@@ -235,18 +246,14 @@ def end_to_end(env_id, steps, rounds=5, update_seconds=2.0):
                 if step > 2 * loop.min_pool))
         after = timed_rate(lambda: update(batch), update_seconds)
         update_rates.append((before * after) ** 0.5)
-
-    def fraction(name):
-        return statistics.median(t / u for t, u in zip(train_rates[name], update_rates))
-
     return dict(env=env_id, steps=steps,
                 train_steps_per_sec=statistics.median(train_rates["overlapped"]),
                 serial_train_steps_per_sec=statistics.median(train_rates["serial"]),
                 update_only_per_sec=statistics.median(update_rates),
-                fraction_of_update_only=fraction("overlapped"),
-                serial_fraction_of_update_only=fraction("serial"),
-                overlapped_over_serial=statistics.median(
-                    o / s for o, s in zip(train_rates["overlapped"], train_rates["serial"])))
+                fraction_of_update_only=median_ratio(train_rates["overlapped"], update_rates),
+                serial_fraction_of_update_only=median_ratio(train_rates["serial"], update_rates),
+                overlapped_over_serial=median_ratio(train_rates["overlapped"],
+                                                    train_rates["serial"]))
 
 
 def policy_latency_ms(min_seconds):
