@@ -26,12 +26,12 @@ FLAGS = flags.FLAGS
 
 TARGET_RATIO = 0.8
 BASELINES = {
-    "softq_tf/SwimmerFinish-v0": "Swimmer-v5",
-    "softq_tf/QuadrupedMaze-v0": "Ant-v5",
-    "softq_tf/QuadrupedPretrain-v0": "Ant-v5",
-    "softq_tf/QuadrupedHallwayWide-v0": "Ant-v5",
-    "softq_tf/QuadrupedHallwayNarrow-v0": "Ant-v5",
-    "softq_tf/QuadrupedUMaze-v0": "Ant-v5",
+    "softq_tf/SwimmerFinish-v1": "Swimmer-v5",
+    "softq_tf/QuadrupedMaze-v1": "Ant-v5",
+    "softq_tf/QuadrupedPretrain-v1": "Ant-v5",
+    "softq_tf/QuadrupedHallwayWide-v1": "Ant-v5",
+    "softq_tf/QuadrupedHallwayNarrow-v1": "Ant-v5",
+    "softq_tf/QuadrupedUMaze-v1": "Ant-v5",
 }
 
 

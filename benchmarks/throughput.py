@@ -303,7 +303,7 @@ def main(argv):
                                     "matmul_amortized_gflops", "fraction_of_amortized"])
     steps, rounds = (800, 2) if FLAGS.quick else (2000, 5)
     results["end_to_end"] = [end_to_end(env_id, steps, rounds) for env_id in
-                             ("softq_tf/SwimmerFinish-v0", "softq_tf/QuadrupedPretrain-v0")]
+                             ("softq_tf/SwimmerFinish-v1", "softq_tf/QuadrupedPretrain-v1")]
     print("\nEnd-to-end training vs update-only (standard sizes)")
     print_table(results["end_to_end"], ["env", "train_steps_per_sec", "update_only_per_sec",
                                         "fraction_of_update_only", "serial_train_steps_per_sec",

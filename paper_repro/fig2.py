@@ -1,7 +1,7 @@
 """Reproduces Figure 2: the simulated robots, the swimmer (with its finish line) and the quadruped.
 
-Offscreen renders with MuJoCo's own renderer (``mujoco.Renderer``) of ``softq_tf/SwimmerFinish-v0``
-and ``softq_tf/QuadrupedPretrain-v0`` at their start states; nothing is trained.
+Offscreen renders with MuJoCo's own renderer (``mujoco.Renderer``) of ``softq_tf/SwimmerFinish-v1``
+and ``softq_tf/QuadrupedPretrain-v1`` at their start states; nothing is trained.
 
     python -m paper_repro.fig2 [--out_dir=out/fig2]
 
@@ -47,9 +47,9 @@ GL_PACKAGES = {
 }
 IMAGE_SIZE = (480, 640)  # height, width in pixels
 PANELS = (
-    ("Swimmer", "softq_tf/SwimmerFinish-v0",
+    ("Swimmer", "softq_tf/SwimmerFinish-v1",
      dict(lookat=(0.6, 0.0, 0.0), distance=4.5, azimuth=90.0, elevation=-50.0)),
-    ("Quadruped", "softq_tf/QuadrupedPretrain-v0",
+    ("Quadruped", "softq_tf/QuadrupedPretrain-v1",
      dict(lookat=(0.0, 0.0, 0.3), distance=3.5, azimuth=120.0, elevation=-25.0)),
 )
 NO_GL_EXIT = 3  # the child's exit code when no GL context starts

@@ -17,15 +17,15 @@ from paper_repro import fig2
 
 # Cameras frame each arena's walls near the start; the hallways run on for 100 m each way.
 PANELS = (
-    ("Pretraining", "softq_tf/QuadrupedPretrain-v0",
+    ("Pretraining", "softq_tf/QuadrupedPretrain-v1",
      dict(lookat=(1.0, 0.0, 0.0), distance=9.0, azimuth=135.0, elevation=-35.0)),
-    ("Wide hallway", "softq_tf/QuadrupedHallwayWide-v0",
+    ("Wide hallway", "softq_tf/QuadrupedHallwayWide-v1",
      dict(lookat=(3.0, 0.0, 0.0), distance=16.0, azimuth=150.0, elevation=-40.0)),
-    ("Narrow hallway", "softq_tf/QuadrupedHallwayNarrow-v0",
+    ("Narrow hallway", "softq_tf/QuadrupedHallwayNarrow-v1",
      dict(lookat=(3.0, 0.0, 0.0), distance=16.0, azimuth=150.0, elevation=-40.0)),
-    ("U-maze", "softq_tf/QuadrupedUMaze-v0",
+    ("U-maze", "softq_tf/QuadrupedUMaze-v1",
      dict(lookat=(4.0, 2.5, 0.0), distance=20.0, azimuth=90.0, elevation=-60.0)),
-    ("Maze (Fig. 3b)", "softq_tf/QuadrupedMaze-v0",
+    ("Maze (Fig. 3b)", "softq_tf/QuadrupedMaze-v1",
      dict(lookat=(5.5, 0.0, 0.0), distance=24.0, azimuth=90.0, elevation=-65.0)),
 )
 

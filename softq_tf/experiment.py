@@ -19,14 +19,22 @@ from softq_tf.specs import EnvSpec
 ALGOS = {"sql": (sql.SQLConfig, sql.SoftQLearner), "ddpg": (ddpg.DDPGConfig, ddpg.DDPGLearner)}
 
 
-def make_env(env_id):
-    """``gym.make(env_id)``, flattening structured observations; ValueError for an unknown id."""
+def make_env(env_id, env_kwargs=None):
+    """``gym.make(env_id, **env_kwargs)``, flattening structured observations.
+
+    Raises:
+      ValueError: an unknown id, or constructor arguments the env rejects.
+    """
     envs.register_envs()
+    env_kwargs = dict(env_kwargs or {})
     try:
-        env = gym.make(env_id)
+        env = gym.make(env_id, **env_kwargs)
     except gym.error.Error as e:
         raise ValueError(f"env {env_id!r} is not registered ({e}); softq_tf envs are: "
                          f"{', '.join(envs.ENV_IDS)}, or any installed Gymnasium id") from e
+    except TypeError as e:
+        raise ValueError(f"--env_kwargs={json.dumps(env_kwargs)} is invalid for {env_id}: "
+                         f"{e}") from None
     if not (isinstance(env.observation_space, gym.spaces.Box)
             and len(env.observation_space.shape) == 1):
         env = gym.wrappers.FlattenObservation(env)
@@ -89,9 +97,10 @@ class Run:
     learner_config: object  # the algorithm's config: sql.SQLConfig or ddpg.DDPGConfig
     loop_config: loop.LoopConfig
     resume: bool
+    env_kwargs: dict = dataclasses.field(default_factory=dict)  # gym.make(env_id, **env_kwargs)
 
     def to_json(self):
-        return dict(env=self.env_id, algo=self.algo, seed=self.seed,
+        return dict(env=self.env_id, env_kwargs=self.env_kwargs, algo=self.algo, seed=self.seed,
                     learner=dataclasses.asdict(self.learner_config),
                     loop=dataclasses.asdict(self.loop_config))
 
@@ -107,7 +116,8 @@ def load_run(config_path):
             saved = json.load(f)
         config_class = ALGOS[saved["algo"]][0]
         run = Run(saved["env"], saved["algo"], saved["seed"], os.path.dirname(config_path),
-                  config_class(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True)
+                  config_class(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True,
+                  saved.get("env_kwargs", {}))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"cannot resume: {config_path} is damaged ({type(e).__name__}: "
                          f"{str(e).splitlines()[0] if str(e) else ''}); restore it or start a new "
@@ -116,8 +126,11 @@ def load_run(config_path):
 
 
 def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default", overrides=(),
-            resume=False):
+            resume=False, env_kwargs=None):
     """Validates a training request without side effects.
+
+    ``env_kwargs`` are keyword arguments of the env's constructor (``gym.make(env_id, **env_kwargs)``,
+    e.g. a smaller maze), recorded in ``config.json``.
 
     With ``resume`` and a ``config.json`` in ``logdir``, the saved configuration is used (the run
     continues to its original total), and the other arguments are ignored.
@@ -137,9 +150,13 @@ def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/defaul
     if not resume and os.path.exists(os.path.join(logdir, "progress.csv")):
         raise ValueError(f"--logdir={logdir!r} already holds a run: pass --resume to continue it "
                          "or choose another directory")
+    if not isinstance(env_kwargs or {}, dict):
+        raise ValueError(f"--env_kwargs={env_kwargs!r} is invalid: give a JSON object of the "
+                         "env's constructor arguments, e.g. {\"island_length\": 2.0}")
     learner_config, loop_config = build_configs(algo, total_steps, overrides)
-    EnvSpec.from_env(make_env(env_id))  # rejects unknown ids and unsupported spaces early
-    return Run(env_id, algo, seed, logdir, learner_config, loop_config, resume)
+    EnvSpec.from_env(make_env(env_id, env_kwargs))  # rejects bad ids and spaces early
+    return Run(env_id, algo, seed, logdir, learner_config, loop_config, resume,
+               dict(env_kwargs or {}))
 
 
 def execute(run):
@@ -152,8 +169,8 @@ def execute(run):
     config_path = os.path.join(run.logdir, "config.json")
     if not (run.resume and os.path.exists(config_path)):  # a resumed run keeps its file as is
         write_json_atomic(config_path, run.to_json())
-    env = make_env(run.env_id)
-    eval_env = make_env(run.env_id) if run.loop_config.eval_every else None
+    env = make_env(run.env_id, run.env_kwargs)
+    eval_env = make_env(run.env_id, run.env_kwargs) if run.loop_config.eval_every else None
     xla_cpu.use_xnn_fusions()  # before the learner's first XLA compile
     learner = ALGOS[run.algo][1](EnvSpec.from_env(env), run.learner_config, run.seed)
     summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,

@@ -22,7 +22,7 @@ from absl import logging
 
 from softq_tf.checkpoint import Checkpointer
 from softq_tf.config_utils import positive_int, require
-from softq_tf.metrics import MetricsWriter
+from softq_tf.metrics import EpisodeMetrics, MetricsWriter
 from softq_tf.replay import ReplayBuffer, pack_transition
 from softq_tf.specs import EnvSpec, denormalize_action
 
@@ -270,22 +270,26 @@ def _check_compatible(env, learner, config):
 
 
 class _Progress:
-    """Counts episodes and timing, and turns them into progress rows and lines.
+    """Counts episodes, the task's episode metrics and timing, and turns them into progress rows
+    and lines.
 
-    ``state()`` is what a checkpoint keeps of it (episode count and the returns and lengths behind the
-    ``episode_return`` / ``episode_length`` columns), so rows after a resume average the same episodes.
+    ``state()`` is what a checkpoint keeps of it (episode count, the returns and lengths behind the
+    ``episode_return`` / ``episode_length`` columns, the metrics of the interval so far), so rows
+    after a resume hold the same values.
     """
 
-    def __init__(self, total_steps, start_step, state=None):
+    def __init__(self, total_steps, start_step, env, state=None):
         state = state or {}
         self.total = total_steps
         self.episodes = state.get("episodes", 0)
         self.returns = collections.deque(state.get("returns", ()), maxlen=10)
         self.lengths = collections.deque(state.get("lengths", ()), maxlen=10)
+        self.metrics = EpisodeMetrics.of_env(env, state.get("metrics"))
         self._start, self._last_time, self._last_step = time.time(), time.time(), start_step
 
     def state(self):
-        return dict(episodes=self.episodes, returns=list(self.returns), lengths=list(self.lengths))
+        return dict(episodes=self.episodes, returns=list(self.returns), lengths=list(self.lengths),
+                    metrics=self.metrics.state())
 
     def end_episode(self, episode_return, episode_length):
         self.episodes += 1
@@ -301,6 +305,7 @@ class _Progress:
                    episode_length=mean(self.lengths), steps_per_sec=sps,
                    elapsed_sec=now - self._start,
                    eval_return=eval_result[0] if eval_result else "")
+        row.update(self.metrics.take_row())
         row.update({k: float(v) for k, v in stats.items() if k != "finite"})
         eta = (self.total - step) / max(sps, 1e-9)
         logging.info("step %d/%d (%.0f%%) | %.0f steps/s | return %.3g | eta %.0fs", step,
@@ -366,8 +371,9 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                 # Checkpoints written before the env action was kept: map it here.
                 next_env_action = np.asarray(loop_state.get("next_env_action")
                                              or spec.to_env_action(next_action), np.float32)
-    writer = MetricsWriter(logdir, learner.stat_names, resume_step=step) if logdir else None
-    progress = _Progress(config.total_steps, step, progress_state)
+    progress = _Progress(config.total_steps, step, env, progress_state)
+    writer = (MetricsWriter(logdir, progress.metrics.columns + tuple(learner.stat_names),
+                            resume_step=step) if logdir else None)
     stats = {}
 
     def save_checkpoint():
@@ -412,9 +418,10 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
             else:  # step 0 with min_pool = 0, or the first step after a resume mid-episode
                 action = collect_action(np.asarray(obs, np.float32)[None]).numpy()[0]
                 env_action = spec.to_env_action(action)
-            next_obs, reward, terminated, truncated, _ = env.step(env_action)
+            next_obs, reward, terminated, truncated, info = env.step(env_action)
             check_updates(train_and_act.wait())  # overlapped: they ran during env.step
             _check_finite(env_id, step + 1, observation=next_obs, reward=reward)
+            progress.metrics.observe(info)
             transition = (obs, action, reward, next_obs, terminated)
             step += 1
             episode_return += float(reward)

@@ -9,6 +9,7 @@ q_function/ SavedModels into --logdir. Exit codes: 0 success, 2 bad input (one l
 bad flags or overrides, an unknown env, a damaged config.json or no loadable checkpoint on --resume),
 1 failure during training.
 """
+import json
 import os
 import sys
 
@@ -28,6 +29,10 @@ flags.DEFINE_string("logdir", "runs/default", "Run folder.")
 flags.DEFINE_multi_string("override", [], "key=value for any field of the algorithm's config "
                           "(SQLConfig or DDPGConfig) or of LoopConfig.")
 flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir.")
+flags.DEFINE_string("env_kwargs", "{}", "JSON object of keyword arguments for the env's "
+                    "constructor, e.g. '{\"island_length\": 2.0}' (recorded in config.json).")
+flags.DEFINE_integer("threads", 0, "TensorFlow threads (intra- and inter-op pools); 0 = "
+                     "TensorFlow's default, one per core. Give parallel runs a share each.")
 
 
 def _fail(code, message):
@@ -43,13 +48,40 @@ def _parse_flags(argv):
         _fail(2, e)
 
 
+def set_threads(threads):
+    """Sizes TensorFlow's intra- and inter-op thread pools (before any op runs); 0 keeps the
+    default. Raises ValueError for a negative count."""
+    if threads < 0:
+        raise ValueError(f"--threads={threads} is invalid: must be >= 0 (0 = one per core)")
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        logging.info("TensorFlow threads: intra-op %d, inter-op %d",
+                     tf.config.threading.get_intra_op_parallelism_threads(),
+                     tf.config.threading.get_inter_op_parallelism_threads())
+
+
+def parse_env_kwargs(text):
+    """The ``--env_kwargs`` JSON object as a dict; ValueError naming the text otherwise."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValueError(f"--env_kwargs={text!r} is invalid: give a JSON object, e.g. "
+                         "'{\"island_length\": 2.0}'")
+    return value
+
+
 def main(argv):
     tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
     if len(argv) > 1:
         _fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
     try:
+        set_threads(FLAGS.threads)
         run = experiment.prepare(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
-                                 FLAGS.logdir, FLAGS.override, FLAGS.resume)
+                                 FLAGS.logdir, FLAGS.override, FLAGS.resume,
+                                 parse_env_kwargs(FLAGS.env_kwargs))
     except ValueError as e:
         _fail(2, e)
     try:

@@ -67,14 +67,16 @@ def test_same_seed_and_actions_give_same_trajectory_and_positions_in_info(env_id
         observations = [env.reset(seed=3)[0]]
         for action in actions:
             obs, _, _, _, info = env.step(action)
-            assert obs[0] == info["x_position"] and obs[1] == info["y_position"]
+            assert obs[0] == info["torso_x"] and obs[1] == info["torso_y"]
+            # The centre of mass stays within the robot's reach of the torso centre.
+            assert np.hypot(info["com_x"] - obs[0], info["com_y"] - obs[1]) < 0.5
             observations.append(obs)
         runs.append(np.array(observations))
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
 def test_torso_radius_matches_the_model():
-    env = gym.make("softq_tf/QuadrupedPretrain-v0").unwrapped
+    env = gym.make("softq_tf/QuadrupedPretrain-v1").unwrapped
     assert env.model.geom("torso_geom").size[0] == quadruped.TORSO_RADIUS
 
 
@@ -84,13 +86,13 @@ def test_torso_radius_matches_the_model():
     (dict(z=1.6), True),  # above the healthy range
 ])
 def test_episode_ends_when_the_robot_flips(pose, flipped):
-    env = gym.make("softq_tf/QuadrupedPretrain-v0").unwrapped
+    env = gym.make("softq_tf/QuadrupedPretrain-v1").unwrapped
     place(env, (0.0, 0.0), **pose)
     assert env.step(np.zeros(8, np.float32))[2] is flipped
 
 
 def test_pretraining_reward_is_the_same_speed_in_any_direction():
-    env = gym.make("softq_tf/QuadrupedPretrain-v0").unwrapped
+    env = gym.make("softq_tf/QuadrupedPretrain-v1").unwrapped
     rewards = []
     for direction in [(1, 0), (0, -1), (-1, 1), (1, 1)]:
         # Airborne for the whole step (feet ~0.3 m below the torso), so nothing slows it.
@@ -102,12 +104,12 @@ def test_pretraining_reward_is_the_same_speed_in_any_direction():
 
 @pytest.mark.parametrize("hallway", ["wide", "narrow"])
 def test_hallway_walls_bound_the_sideways_position(hallway):
-    env = gym.make("softq_tf/QuadrupedHallwayWide-v0" if hallway == "wide"
-                   else "softq_tf/QuadrupedHallwayNarrow-v0").unwrapped
+    env = gym.make("softq_tf/QuadrupedHallwayWide-v1" if hallway == "wide"
+                   else "softq_tf/QuadrupedHallwayNarrow-v1").unwrapped
     half = quadruped.HALLWAY_WIDTHS[hallway] / 2
     for side in (1, -1):
         infos = push(env, (0.0, 0.0), [(2.0, side * 20.0)], steps=150)
-        y = np.array([info["y_position"] for info in infos])
+        y = np.array([info["torso_y"] for info in infos])
         assert np.abs(y).max() <= half - quadruped.TORSO_RADIUS + 0.02
         assert np.abs(y).max() > half - 1.5  # the push did reach the wall
 
@@ -117,33 +119,33 @@ def test_narrow_hallway_is_narrower_than_wide():
 
 
 def test_maze_threshold_from_geometry():
-    env = gym.make("softq_tf/QuadrupedMaze-v0").unwrapped
-    # Target (11, 0); the torso centre in the upper passage stops at (9 - 0.25, 1.5 + 0.25).
-    assert env.threshold == pytest.approx(np.hypot(11.0 - 8.75, 1.75))
+    env = gym.make("softq_tf/QuadrupedMaze-v1").unwrapped
+    # Target (11, 0); the upper passage's open part ends at the corner (9, 1.5).
+    assert env.threshold == pytest.approx(np.hypot(11.0 - 9.0, 1.5))
     np.testing.assert_allclose(env.target, (11.0, 0.0))
 
 
 def test_maze_upper_passage_is_blocked():
-    env = gym.make("softq_tf/QuadrupedMaze-v0").unwrapped
+    env = gym.make("softq_tf/QuadrupedMaze-v1").unwrapped
     for route in ([(11.0, 0.0)], [(11.0, 3.0), (11.0, 0.0)]):  # straight at T, or along the passage
         infos = push(env, (7.0, 3.0), route, steps=200)
         assert min(info["distance"] for info in infos) >= env.threshold
 
 
 def test_maze_lower_passage_is_open():
-    env = gym.make("softq_tf/QuadrupedMaze-v0").unwrapped
+    env = gym.make("softq_tf/QuadrupedMaze-v1").unwrapped
     infos = push(env, (0.0, 0.0), [(0.0, -3.0), (11.0, -3.0), (11.0, 0.0)], steps=400)
     assert min(info["distance"] for info in infos) < 0.5
 
 
 def test_umaze_divider_separates_start_and_target():
-    env = gym.make("softq_tf/QuadrupedUMaze-v0").unwrapped
+    env = gym.make("softq_tf/QuadrupedUMaze-v1").unwrapped
     infos = push(env, (0.0, 0.0), [(0.0, 5.0)], steps=150)
     assert min(info["distance"] for info in infos) > 3.0  # target (0, 5), divider y in [1.5, 3.5]
 
 
-@pytest.mark.parametrize("env_id, offset", [("softq_tf/QuadrupedMaze-v0", (0.0, -2.0)),
-                                             ("softq_tf/QuadrupedUMaze-v0", (1.0, 0.0))])
+@pytest.mark.parametrize("env_id, offset", [("softq_tf/QuadrupedMaze-v1", (0.0, -2.0)),
+                                             ("softq_tf/QuadrupedUMaze-v1", (1.0, 0.0))])
 def test_target_reward_is_a_gaussian_bump(env_id, offset):
     env = gym.make(env_id).unwrapped
     place(env, env.target, z=0.9)
@@ -156,21 +158,21 @@ def test_target_reward_is_a_gaussian_bump(env_id, offset):
 
 
 @pytest.mark.parametrize("env_id, kwargs, name", [
-    ("softq_tf/QuadrupedHallwayWide-v0", dict(hallway="medium"), "hallway"),
-    ("softq_tf/QuadrupedHallwayWide-v0", dict(length=-5.0), "length"),
-    ("softq_tf/QuadrupedMaze-v0", dict(passage_width=-3.0), "passage_width"),
-    ("softq_tf/QuadrupedMaze-v0", dict(passage_width=0.4), "passage_width"),
-    ("softq_tf/QuadrupedMaze-v0", dict(island_width=-1.0), "island_width"),
-    ("softq_tf/QuadrupedMaze-v0", dict(island_length=0.0), "island_length"),
-    ("softq_tf/QuadrupedMaze-v0", dict(barrier_thickness=9.0), "barrier_thickness"),
-    ("softq_tf/QuadrupedMaze-v0", dict(target=(5.0, 0.0)), "target"),  # inside the island
-    ("softq_tf/QuadrupedMaze-v0", dict(target=(9.2, 3.0)), "target"),  # inside the barrier
-    ("softq_tf/QuadrupedMaze-v0", dict(target=(40.0, 0.0)), "target"),  # outside the maze
-    ("softq_tf/QuadrupedMaze-v0", dict(bump_std=0.0), "bump_std"),
-    ("softq_tf/QuadrupedUMaze-v0", dict(corridor_width=-3.0), "corridor_width"),
-    ("softq_tf/QuadrupedUMaze-v0", dict(divider_width=-2.0), "divider_width"),
-    ("softq_tf/QuadrupedUMaze-v0", dict(target=(2.0, 2.5)), "target"),  # inside the divider
-    ("softq_tf/QuadrupedPretrain-v0", dict(reset_noise_scale=-0.1), "reset_noise_scale"),
+    ("softq_tf/QuadrupedHallwayWide-v1", dict(hallway="medium"), "hallway"),
+    ("softq_tf/QuadrupedHallwayWide-v1", dict(length=-5.0), "length"),
+    ("softq_tf/QuadrupedMaze-v1", dict(passage_width=-3.0), "passage_width"),
+    ("softq_tf/QuadrupedMaze-v1", dict(passage_width=0.4), "passage_width"),
+    ("softq_tf/QuadrupedMaze-v1", dict(island_width=-1.0), "island_width"),
+    ("softq_tf/QuadrupedMaze-v1", dict(island_length=0.0), "island_length"),
+    ("softq_tf/QuadrupedMaze-v1", dict(barrier_thickness=9.0), "barrier_thickness"),
+    ("softq_tf/QuadrupedMaze-v1", dict(target=(5.0, 0.0)), "target"),  # inside the island
+    ("softq_tf/QuadrupedMaze-v1", dict(target=(9.2, 3.0)), "target"),  # inside the barrier
+    ("softq_tf/QuadrupedMaze-v1", dict(target=(40.0, 0.0)), "target"),  # outside the maze
+    ("softq_tf/QuadrupedMaze-v1", dict(bump_std=0.0), "bump_std"),
+    ("softq_tf/QuadrupedUMaze-v1", dict(corridor_width=-3.0), "corridor_width"),
+    ("softq_tf/QuadrupedUMaze-v1", dict(divider_width=-2.0), "divider_width"),
+    ("softq_tf/QuadrupedUMaze-v1", dict(target=(2.0, 2.5)), "target"),  # inside the divider
+    ("softq_tf/QuadrupedPretrain-v1", dict(reset_noise_scale=-0.1), "reset_noise_scale"),
 ])
 def test_bad_arguments_raise_value_error_naming_them(env_id, kwargs, name):
     with pytest.raises(ValueError, match=name):

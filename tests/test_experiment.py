@@ -1,4 +1,5 @@
 """Building runs from requests: overrides, validation, and training a stock Gymnasium env."""
+import json
 import os
 
 import pytest
@@ -44,3 +45,15 @@ def test_trains_ddpg_on_a_stock_gymnasium_env_and_exports(tmp_path):
     assert experiment.load_run(str(logdir / "config.json")).learner_config == run.learner_config
     for name in ("policy", "q_function"):
         assert os.path.exists(logdir / name / "saved_model.pb")
+
+
+def test_env_kwargs_reach_the_env_and_are_recorded(tmp_path):
+    logdir = tmp_path / "maze"
+    run = experiment.prepare("softq_tf/QuadrupedMaze-v1", total_steps=10, logdir=str(logdir),
+                             env_kwargs={"island_length": 2.0})
+    assert run.to_json()["env_kwargs"] == {"island_length": 2.0}
+    env = experiment.make_env(run.env_id, run.env_kwargs)
+    assert tuple(env.unwrapped.target) == (5.0, 0.0)  # passage_width + island_length
+    os.makedirs(logdir)
+    (logdir / "config.json").write_text(json.dumps(run.to_json()))
+    assert experiment.load_run(str(logdir / "config.json")).env_kwargs == {"island_length": 2.0}

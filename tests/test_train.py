@@ -44,6 +44,12 @@ def test_cli_trains_multigoal_and_writes_every_file(tmp_path):
     (["--override=no_such_field=3"], "no_such_field"),
     (["--override=batch_size=abc"], "batch_size"),
     (["--algo=ppo"], "ppo"),
+    (["--env_kwargs=island_length=2"], "--env_kwargs"),
+    (["--env_kwargs=[1, 2]"], "--env_kwargs"),
+    (["--env=softq_tf/QuadrupedMaze-v1", '--env_kwargs={"island_lenght": 2}'], "island_lenght"),
+    (["--env=softq_tf/QuadrupedMaze-v1", '--env_kwargs={"island_length": -2}'], "island_length"),
+    (["--threads=-1"], "--threads=-1"),
+    (["--env=softq_tf/SwimmerFinish-v0"], "SwimmerFinish-v1"),  # names the current version
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     result = run_cli(f"--logdir={tmp_path / 'run'}", *args)

@@ -2,6 +2,10 @@
 
 Entry points are strings, so MuJoCo is imported only when ``gym.make`` builds a MuJoCo task.
 Importing ``softq_tf`` calls :func:`register_envs`; calling it again is harmless.
+
+Following Gymnasium, a task whose reward or dynamics change gets a new version: the swimmer and the
+quadruped tasks are at v1 since their rewards moved from one link's frame to the centre of mass.
+Asking for an older version gets Gymnasium's own error naming the current one.
 """
 import gymnasium as gym
 
@@ -9,14 +13,14 @@ _ENVS = {
     # id: (entry point, max_episode_steps, kwargs)
     "softq_tf/MultiGoal-v0": ("softq_tf.envs.multigoal:MultiGoalEnv", 20, {}),
     "softq_tf/ContinuousBandit-v0": ("softq_tf.envs.bandit:ContinuousBanditEnv", 1, {}),
-    "softq_tf/SwimmerFinish-v0": ("softq_tf.envs.swimmer:SwimmerFinishEnv", 500, {}),
-    "softq_tf/QuadrupedMaze-v0": ("softq_tf.envs.quadruped:QuadrupedMazeEnv", 500, {}),
-    "softq_tf/QuadrupedPretrain-v0": ("softq_tf.envs.quadruped:QuadrupedPretrainEnv", 500, {}),
-    "softq_tf/QuadrupedHallwayWide-v0": (
+    "softq_tf/SwimmerFinish-v1": ("softq_tf.envs.swimmer:SwimmerFinishEnv", 500, {}),
+    "softq_tf/QuadrupedMaze-v1": ("softq_tf.envs.quadruped:QuadrupedMazeEnv", 500, {}),
+    "softq_tf/QuadrupedPretrain-v1": ("softq_tf.envs.quadruped:QuadrupedPretrainEnv", 500, {}),
+    "softq_tf/QuadrupedHallwayWide-v1": (
         "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "wide"}),
-    "softq_tf/QuadrupedHallwayNarrow-v0": (
+    "softq_tf/QuadrupedHallwayNarrow-v1": (
         "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "narrow"}),
-    "softq_tf/QuadrupedUMaze-v0": ("softq_tf.envs.quadruped:QuadrupedUMazeEnv", 500, {}),
+    "softq_tf/QuadrupedUMaze-v1": ("softq_tf.envs.quadruped:QuadrupedUMazeEnv", 500, {}),
 }
 
 ENV_IDS = tuple(_ENVS)

@@ -5,6 +5,11 @@ in ``assets/quadruped.xml``. Every task shares :class:`QuadrupedEnv`'s observati
 termination and horizon, so a policy or Q-function trained on one task loads on any other; the tasks
 differ only in their walls (:mod:`softq_tf.envs.arenas`) and their reward. ``docs/ENVIRONMENTS.md``
 has the pictures and the reasons behind every dimension.
+
+Version 1 measures speed and distance on the robot's centre of mass, as the paper states; version 0
+used the torso's frame, whose speed a vibrating policy earns without travelling (a bang-bang action
+switching every step earned ~130 per episode on the pretraining task while moving 0.8 m). v0 is no
+longer registered.
 """
 import os
 
@@ -14,6 +19,7 @@ from gymnasium.spaces import Box
 
 from softq_tf.envs.arenas import (Layout, SpecEditMixin, add_marker, add_walls, hallway_layout,
                                   maze_layout, require_non_negative, require_positive, umaze_layout)
+from softq_tf.envs.mechanics import center_of_mass
 
 ASSET = os.path.join(os.path.dirname(__file__), "assets", "quadruped.xml")
 FRAME_SKIP = 5  # Gymnasium's Ant-v5: 5 physics steps of 0.01 s, so one env step is 0.05 s.
@@ -35,7 +41,9 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
     - Horizon: 500 steps of 0.05 s (the registered time limit).
     - Start: the origin, Ant's initial pose with uniform +-``reset_noise_scale`` noise on ``qpos``
       and Gaussian noise of std ``reset_noise_scale`` on ``qvel`` (Ant-v5's rule).
-    - ``info``: ``x_position``, ``y_position`` (torso), ``x_velocity``, ``y_velocity``.
+    - ``info``: ``com_x``, ``com_y`` (the robot's centre of mass: rewards and traces use it),
+      ``com_x_velocity``, ``com_y_velocity`` (over the step), ``torso_x``, ``torso_y`` (the torso
+      centre, the observation's first two entries).
 
     Subclasses define :meth:`_reward`.
 
@@ -61,14 +69,18 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
         add_walls(spec, self.layout.walls)
 
     def _reward(self, velocity, info):
-        """The task's reward for a step with torso xy ``velocity`` and step ``info``."""
+        """The task's reward for a step with centre-of-mass xy ``velocity`` and step ``info``."""
         raise NotImplementedError
 
-    def _info(self):
-        return {"x_position": float(self.data.qpos[0]), "y_position": float(self.data.qpos[1])}
+    def _com_xy(self):
+        return center_of_mass(self.model, self.data, self._torso)[:2]
+
+    def _info(self, com_xy):
+        return {"com_x": float(com_xy[0]), "com_y": float(com_xy[1]),
+                "torso_x": float(self.data.qpos[0]), "torso_y": float(self.data.qpos[1])}
 
     def _get_reset_info(self):
-        return self._info()
+        return self._info(self._com_xy())
 
     def _get_obs(self):
         return np.concatenate([self.data.qpos, self.data.qvel])
@@ -82,11 +94,12 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
         return bool(up_z < 0 or not low <= self.data.qpos[2] <= high or not finite)
 
     def step(self, action):
-        xy_before = self.data.qpos[:2].copy()
+        com_before = self._com_xy()
         self.do_simulation(action, self.frame_skip)
-        velocity = (self.data.qpos[:2] - xy_before) / self.dt
-        info = self._info()
-        info.update(x_velocity=float(velocity[0]), y_velocity=float(velocity[1]))
+        com_xy = self._com_xy()
+        velocity = (com_xy - com_before) / self.dt
+        info = self._info(com_xy)
+        info.update(com_x_velocity=float(velocity[0]), com_y_velocity=float(velocity[1]))
         reward = self._reward(velocity, info)
         if self.render_mode == "human":
             self.render()
@@ -104,8 +117,8 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
 class QuadrupedPretrainEnv(QuadrupedEnv):
     """Pretraining task (Fig. 4 left, Fig. 7): run fast in any direction on an empty floor.
 
-    Reward: the torso's horizontal speed ``||(dx, dy)|| / dt`` in m/s, the same in every direction;
-    no control cost and no alive bonus (flipping ends the episode, which forfeits the speed reward).
+    Reward: the horizontal speed of the centre of mass ``||(dx, dy)|| / dt`` in m/s, the same in
+    every direction; no control cost and no alive bonus (flipping ends the episode, which forfeits the speed reward).
     Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
     """
 
@@ -126,6 +139,7 @@ class QuadrupedHallwayEnv(QuadrupedPretrainEnv):
       the walls funnel the robot.
 
     Whatever the legs do, the torso centre stays within ``|y| <= width/2 - 0.25`` (its radius).
+    Speed is measured on the centre of mass, as for the pretraining task.
 
     Reward, observation, action, termination and horizon: see :class:`QuadrupedPretrainEnv`.
 
@@ -147,8 +161,9 @@ class QuadrupedHallwayEnv(QuadrupedPretrainEnv):
 class QuadrupedTargetEnv(QuadrupedEnv):
     """A quadruped task rewarded by a Gaussian bump at a target on the floor.
 
-    Reward: ``exp(-d^2 / (2 bump_std^2))`` with d the horizontal distance from the torso centre to
-    the target (1 on the target, no other term). ``info["distance"]`` is d. A red disc marks the
+    Reward: ``exp(-d^2 / (2 bump_std^2))`` with d the horizontal distance from the robot's centre of
+    mass to the target (1 on the target, no other term). ``info["distance"]`` is d, and
+    ``episode_metrics`` asks the training loop to log its smallest value. A red disc marks the
     target (visual only). Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
 
     Args:
@@ -157,6 +172,8 @@ class QuadrupedTargetEnv(QuadrupedEnv):
       bump_std: width of the bump in metres.
       **kwargs: passed to :class:`QuadrupedEnv`.
     """
+
+    episode_metrics = (("distance", "min"),)
 
     def __init__(self, layout, target, bump_std, **kwargs):
         require_positive(bump_std=bump_std)
@@ -173,9 +190,9 @@ class QuadrupedTargetEnv(QuadrupedEnv):
         add_marker(spec, "target", pos=(*self.target, 0.005), size=(0.5, 0.005),
                    rgba=(0.9, 0.15, 0.15, 0.7))
 
-    def _info(self):
-        info = super()._info()
-        info["distance"] = float(np.linalg.norm(self.data.qpos[:2] - self.target))
+    def _info(self, com_xy):
+        info = super()._info(com_xy)
+        info["distance"] = float(np.linalg.norm(com_xy - self.target))
         return info
 
     def _reward(self, velocity, info):
@@ -212,7 +229,7 @@ class QuadrupedMazeEnv(QuadrupedTargetEnv):
 
     Reward: Gaussian bump at the target, ``bump_std`` = 4 m so it is felt from the start (0.02
     there, 0.78 at the barrier, 1 on the target); see :class:`QuadrupedTargetEnv`.
-    ``info["distance"]``: torso distance to the target.
+    ``info["distance"]``: distance from the centre of mass to the target.
 
     Args:
       passage_width: width of the halls and passages (3 m; the ant spans about 2.2 m).
@@ -236,15 +253,16 @@ class QuadrupedMazeEnv(QuadrupedTargetEnv):
 
     @property
     def threshold(self):
-        """Closest torso-to-target distance reachable through the blocked (upper) passage.
+        """Closest centre-of-mass-to-target distance reachable through the blocked (upper) passage.
 
-        The torso centre stays at least its radius (0.25 m) from every wall, so in the upper passage
-        it is confined to the passage's open part shrunk by that radius; the threshold is the
-        distance from the target to that rectangle (2.85 m with the defaults: from the corner (8.75,
-        1.75) to (11, 0)). The legs keep the torso farther still, so this is a lower bound: a run
-        that gets closer than ``threshold`` must have used the lower passage.
+        No part of the robot enters a wall, and a robot in the upper passage near the barrier lies
+        wholly inside the passage's open part (its legs span about 2.2 m, the island is 8 m long),
+        so its centre of mass, an average of its parts' positions, does too. The threshold is the
+        distance from the target to that rectangle (2.5 m with the defaults: from the corner (9,
+        1.5) to (11, 0)). The body keeps its centre of mass farther still, so this is a lower bound:
+        a run that gets closer than ``threshold`` must have used the lower passage.
         """
-        return self.blocked_passage.shrunk(TORSO_RADIUS).distance(self.target)
+        return self.blocked_passage.distance(self.target)
 
 
 class QuadrupedUMazeEnv(QuadrupedTargetEnv):
