@@ -2,17 +2,19 @@
 
 Every figure script takes ``--profile=smoke|quick|paper --out_dir=DIR [--seeds=0,1,2]
 [--engine=local|ray] [--plot_only]`` and writes ``DIR/figN.png``, ``DIR/figN.pdf``, ``DIR/figN.json``
-and per-run folders ``DIR/runs/<algo>/<env>/seed<k>/`` in the training CLI's format. A finished run
-(one with an exported ``policy/``) is reused; an interrupted one resumes from its checkpoint.
+and per-run folders ``DIR/runs/<algo>/<env>/seed<k>/`` in the training CLI's format, trained by
+:mod:`softq_tf.sweep` (a summary in ``DIR/sweep_summary.csv``). A finished run (one with an
+exported ``policy/``) is reused; an interrupted one resumes from its checkpoint.
 """
 import os
-import sys
 
-from absl import flags, logging
+import numpy as np
+from absl import flags
 
 from paper_repro import profiles
-from softq_tf import experiment
+from softq_tf import cli, sweep
 from softq_tf.checkpoint import write_json_atomic
+from softq_tf.metrics import read_progress
 
 flags.DEFINE_string("profile", "quick", "smoke (seconds), quick (laptop, default) or paper.")
 flags.DEFINE_string("out_dir", None, "Output folder (default: out/<figure>).")
@@ -22,12 +24,6 @@ flags.DEFINE_bool("plot_only", False, "Never train: draw from finished runs in -
 FLAGS = flags.FLAGS
 
 ENGINES = ("local", "ray")
-
-
-def fail(message):
-    """Prints a one-line error and exits with code 2 (bad input)."""
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 def out_dir(figure):
@@ -49,59 +45,95 @@ def seeds(preset):
     return values
 
 
-def run_dir(root, algo, env_id, seed):
-    """``root/runs/<algo>/<env name>/seed<k>`` (the env name without its ``softq_tf/`` prefix)."""
-    return os.path.join(root, "runs", algo, env_id.split("/")[-1], f"seed{seed}")
+def trials(root, preset, seed_list, tasks, algos=("sql", "ddpg")):
+    """The figure's runs as :class:`softq_tf.sweep.Trial` lists, one per (algorithm, task).
 
-
-def is_finished(path):
-    return os.path.exists(os.path.join(path, "policy", "saved_model.pb"))
-
-
-def ensure_runs(root, algo, env_id, seed_list, preset):
-    """Makes sure a finished run exists for every seed: reuse, resume or train.
-
-    With --plot_only nothing trains; a missing run is a ValueError. Runs already in the folder
-    must have been made with the same settings (another profile is a ValueError, so results of
-    different profiles never mix).
+    Args:
+      root: the figure's output folder; runs go to ``root/runs/<algo>/<env name>/seed<k>``.
+      preset: the profile's preset (shared and per-algorithm overrides).
+      seed_list: the seeds.
+      tasks: {task name: dict(env=id, total_steps=n, env_kwargs={...}, overrides=(...))}, the last
+        two optional.
+      algos: the algorithms to run.
 
     Returns:
-      the run folders, in seed order.
+      {(algo, task name): [Trial per seed, in seed order]}.
+    """
+    grid = {}
+    for name, task in tasks.items():
+        made = sweep.make_grid(
+            root, algos, [task["env"]], seed_list, task["total_steps"],
+            overrides=tuple(preset["overrides"]) + tuple(task.get("overrides", ())),
+            algo_overrides=preset.get("algo_overrides"),
+            env_kwargs={task["env"]: task.get("env_kwargs", {})})
+        for algo in algos:
+            grid[algo, name] = [t for t in made if t.algo == algo]
+    return grid
+
+
+def ensure_runs(root, grid):
+    """Makes sure every run of ``grid`` (from :func:`trials`) is finished: reuse, resume or train,
+    through :func:`softq_tf.sweep.run_sweep` (separate processes, the machine's cores shared).
+
+    With --plot_only nothing trains; a missing run is a ValueError. Runs already in the folder must
+    have been made with the same settings (otherwise a ValueError naming the differing keys, so
+    results of different profiles never mix).
+
+    Raises:
+      ValueError: bad input (engine, plot_only without runs, other settings).
+      RuntimeError: a run failed; the others were finished first.
     """
     if FLAGS.engine not in ENGINES:
         raise ValueError(f"--engine={FLAGS.engine!r} is invalid: allowed are {', '.join(ENGINES)}")
     if FLAGS.engine == "ray":
         raise ValueError("--engine=ray is not available yet (the Ray Tune sweep is a later "
                          "issue); use --engine=local")
-    paths = []
-    for seed in seed_list:
-        path = run_dir(root, algo, env_id, seed)
-        paths.append(path)
-        if FLAGS.plot_only:
-            if not is_finished(path):
-                raise ValueError(f"--plot_only: no finished run at {path}; run without "
+    every = [trial for runs in grid.values() for trial in runs]
+    if FLAGS.plot_only:
+        for trial in every:
+            if not sweep.is_finished(trial.logdir):
+                raise ValueError(f"--plot_only: no finished run at {trial.logdir}; run without "
                                  "--plot_only first")
-            continue
-        if os.path.exists(os.path.join(path, "config.json")):
-            request = experiment.prepare(env_id, algo, preset["total_steps"], seed, path,
-                                         resume=True)
-            _check_same_settings(request, algo, preset)
-            if is_finished(path):
-                logging.info("reusing finished run %s", path)
-                continue
-        else:
-            request = experiment.prepare(env_id, algo, preset["total_steps"], seed, path,
-                                         profiles.overrides_for(preset, algo))
-        experiment.execute(request)
-    return paths
+        return
+    sweep.check_trials(every)
+    results = sweep.run_sweep(every, summary_path=os.path.join(root, "sweep_summary.csv"))
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        raise RuntimeError("; ".join(f"{r.trial.logdir} failed: {r.error}" for r in failed))
 
 
-def _check_same_settings(request, algo, preset):
-    wanted = experiment.build_configs(algo, preset["total_steps"],
-                                      profiles.overrides_for(preset, algo))
-    if (request.learner_config, request.loop_config) != wanted:
-        raise ValueError(f"{request.logdir} holds a run with other settings (another "
-                         "--profile?); pick another --out_dir")
+def runs_or_exit(presets, folder, task_names=None):
+    """The figure's preset, output folder and finished runs, or a one-line error and exit.
+
+    Reads --profile, --out_dir (default ``out/<folder>``) and --seeds, then trains, resumes or
+    reuses every run of the preset's tasks (only ``task_names`` if given) with :func:`ensure_runs`.
+    Bad input exits with code 2, a failed run with code 1.
+
+    Returns:
+      (preset, root folder, {(algo, task name): [Trial per seed]}).
+    """
+    try:
+        preset = profiles.get(presets, FLAGS.profile)
+        root = out_dir(folder)
+        tasks = {name: task for name, task in preset["tasks"].items()
+                 if task_names is None or name in task_names}
+        grid = trials(root, preset, seeds(preset), tasks)
+        ensure_runs(root, grid)
+    except ValueError as e:
+        fail(e)
+    except RuntimeError as e:
+        fail(e, code=1)
+    return preset, root, grid
+
+
+def progress(trial):
+    """The run's ``progress.csv`` as {column: numpy array} (see softq_tf.metrics.read_progress)."""
+    return {k: np.asarray(v) for k, v in read_progress(trial.logdir).items()}
+
+
+def fail(message, code=2):
+    """Prints a one-line error and exits with ``code`` (2: bad input, 1: a run failed)."""
+    cli.fail(code, message)
 
 
 def save_figure(fig, root, figure):

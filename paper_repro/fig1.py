@@ -28,7 +28,7 @@ from paper_repro import common, profiles  # noqa: E402
 from softq_tf import envs, loop  # noqa: E402
 from softq_tf.envs.multigoal import GOALS, goal_distance_cost  # noqa: E402
 
-ENV_ID = "softq_tf/MultiGoal-v0"
+ENV_ID = profiles.MULTIGOAL
 Q_STATES = ((-2.5, 0.0), (0.0, 0.0), (2.5, 2.5))
 GRID = 50
 SAMPLES = 100
@@ -100,13 +100,9 @@ def draw(trajectories, ticks, panels, ddpg_trajectories):
 
 def main(argv):
     del argv
-    try:
-        preset = profiles.get(profiles.FIG1, common.FLAGS.profile)
-        root = common.out_dir("fig1")
-        run_dirs = {algo: common.ensure_runs(root, algo, ENV_ID, common.seeds(preset), preset)
-                    for algo in ("sql", "ddpg")}
-    except ValueError as e:
-        common.fail(e)
+    preset, root, grid = common.runs_or_exit(profiles.FIG1, "fig1")
+    run_dirs = {algo: [trial.logdir for trial in grid[algo, "multigoal"]]
+                for algo in ("sql", "ddpg")}
     envs.register_envs()
     per_seed, drawn = {}, {}
     for algo, dirs in run_dirs.items():

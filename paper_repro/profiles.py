@@ -1,7 +1,8 @@
 """Per-figure presets: ``smoke`` (seconds: proves the pipeline in tests and CI, not the claim),
 ``quick`` (a laptop run that shows the paper's claim; the default) and ``paper`` (Appendix D.1 values).
 
-Each preset gives ``total_steps``, ``seeds``, ``overrides`` (``key=value`` for any
+Each preset gives ``tasks`` (per task: ``env``, ``total_steps`` and optionally ``env_kwargs`` and
+task-specific ``overrides``), ``seeds``, ``overrides`` (``key=value`` for any
 :class:`softq_tf.LoopConfig` field and the learner fields SQL and DDPG share) and ``algo_overrides``
 (per algorithm: fields of :class:`softq_tf.SQLConfig` or :class:`softq_tf.DDPGConfig` alone). Citations: "D.1" is the paper's
 Appendix D.1 table as summarized in shared/PAPER_NOTES.md; "later code" is the authors' later, faster
@@ -9,14 +10,17 @@ scripts described there.
 """
 
 PROFILE_NAMES = ("smoke", "quick", "paper")
+MULTIGOAL = "softq_tf/MultiGoal-v0"
 
 FIG1 = {
-    "smoke": dict(total_steps=300, seeds=(0,), overrides=(
+    "smoke": dict(tasks=dict(multigoal=dict(env=MULTIGOAL, total_steps=300)), seeds=(0,),
+        overrides=(
         "min_pool=100", "batch_size=32", "hidden_sizes=16,16", "reward_scale=0.1",
         "log_every=100", "checkpoint_every=0"),
         algo_overrides=dict(sql=("kernel_particles=8", "value_particles=8"), ddpg=()),
         eval_episodes=10),
-    "quick": dict(total_steps=15_000, seeds=(0,), overrides=(
+    "quick": dict(tasks=dict(multigoal=dict(env=MULTIGOAL, total_steps=15_000)), seeds=(0,),
+        overrides=(
         "reward_scale=0.1",        # alpha = 10 for multigoal (D.1)
         "hidden_sizes=128,128",    # later code: 2 x 128
         "q_lr=3e-4", "policy_lr=3e-4",  # later code
@@ -27,7 +31,8 @@ FIG1 = {
             "value_particles=16",   # later code: K_V = 16
         ), ddpg=()),  # OU noise sigma 0.3, theta 0.15 (D.1): DDPGConfig's defaults
         eval_episodes=100),
-    "paper": dict(total_steps=100 * 10_000, seeds=(0,), overrides=(
+    "paper": dict(tasks=dict(multigoal=dict(env=MULTIGOAL, total_steps=100 * 10_000)),  # 100 epochs
+        seeds=(0,), overrides=(
         "reward_scale=0.1",        # alpha = 10 for multigoal (D.1)
         "hidden_sizes=200,200",    # two layers of 200 ReLU (D.1)
         "q_lr=1e-3", "policy_lr=1e-4",  # Adam (D.1), SQL and DDPG alike
@@ -42,6 +47,53 @@ FIG1 = {
             "value_particles=50",    # K_V = 50 (D.1)
         ), ddpg=("noise_sigma=0.3",)),  # OU noise, sigma 0.3 (D.1)
         eval_episodes=100),
+}
+
+
+# Figures 3 and 6 share their runs. Each task names its env, its length and, for the quick maze, the
+# constructor arguments of a smaller maze of the same topology (``docs/ENVIRONMENTS.md``, Maze).
+FIG3_SHARED = (
+    "reward_scale=10",          # alpha = 0.1 for swimmer and maze (D.1)
+)
+FIG3 = {
+    "smoke": dict(seeds=(0,), overrides=FIG3_SHARED + (
+        "min_pool=100", "batch_size=32", "hidden_sizes=16,16", "log_every=100",
+        "checkpoint_every=0"),
+        algo_overrides=dict(sql=("kernel_particles=4", "value_particles=4"), ddpg=()),
+        tasks=dict(swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=300),
+                   maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=300,
+                             env_kwargs=dict(island_length=2.0)))),
+    "quick": dict(seeds=(0, 1, 2, 3), overrides=FIG3_SHARED + (
+        "hidden_sizes=128,128",    # later code: 2 x 128
+        "q_lr=3e-4", "policy_lr=3e-4",  # later code
+        "batch_size=128",          # later code
+        "target_update_period=1000",  # later code (D.1: 1000; swimmer 5000)
+        "min_pool=1000", "log_every=1000", "checkpoint_every=10000"),
+        algo_overrides=dict(sql=(
+            "kernel_particles=16", "value_particles=16",  # later code: K = K_V = 16
+        ), ddpg=()),  # OU noise sigma 0.3, theta 0.15 (D.1): DDPGConfig's defaults
+        tasks=dict(swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=200_000),
+                   # The maze with a 2 m island instead of 8 m: same two passages and barrier,
+                   # target 5 m from the start instead of 11 m, threshold 2.5 m (as with 8 m).
+                   maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=60_000,
+                             env_kwargs=dict(island_length=2.0)))),
+    "paper": dict(seeds=(0, 1, 2, 3, 4), overrides=FIG3_SHARED + (
+        "hidden_sizes=200,200",    # two layers of 200 ReLU (D.1)
+        "q_lr=1e-3", "policy_lr=1e-4",  # Adam (D.1), SQL and DDPG alike
+        "batch_size=64",           # D.1
+        "min_pool=10000",          # training starts at 1e4 transitions (D.1)
+        "replay_capacity=1000000",  # D.1
+        "discount=0.99",           # authors' code
+        "log_every=10000", "checkpoint_every=100000"),  # one epoch = 10,000 steps (D.1)
+        algo_overrides=dict(sql=(
+            "kernel_particles=32",  # K = 32 (D.1)
+            "value_particles=50",   # K_V = 50 (D.1)
+        ), ddpg=("noise_sigma=0.3",)),  # OU noise, sigma 0.3 (D.1)
+        tasks=dict(
+            swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=500 * 10_000,  # 500 epochs
+                         overrides=("target_update_period=5000",)),  # swimmer: 5000 (D.1)
+            maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=500 * 10_000,
+                      overrides=("target_update_period=1000",)))),  # D.1
 }
 
 

@@ -11,14 +11,13 @@ bad flags or overrides, an unknown env, a damaged config.json or no loadable che
 """
 import json
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from softq_tf import checkpoint, experiment, loop  # noqa: E402
+from softq_tf import checkpoint, cli, experiment, loop  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id.")
@@ -33,19 +32,6 @@ flags.DEFINE_string("env_kwargs", "{}", "JSON object of keyword arguments for th
                     "constructor, e.g. '{\"island_length\": 2.0}' (recorded in config.json).")
 flags.DEFINE_integer("threads", 0, "TensorFlow threads (intra- and inter-op pools); 0 = "
                      "TensorFlow's default, one per core. Give parallel runs a share each.")
-
-
-def _fail(code, message):
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(code)
-
-
-def _parse_flags(argv):
-    """absl's flag parsing, but a bad flag is bad input: one ``error:`` line and exit code 2."""
-    try:
-        return FLAGS(argv)
-    except flags.Error as e:
-        _fail(2, e)
 
 
 def set_threads(threads):
@@ -76,28 +62,28 @@ def parse_env_kwargs(text):
 def main(argv):
     tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
     if len(argv) > 1:
-        _fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
+        cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
     try:
         set_threads(FLAGS.threads)
         run = experiment.prepare(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
                                  FLAGS.logdir, FLAGS.override, FLAGS.resume,
                                  parse_env_kwargs(FLAGS.env_kwargs))
     except ValueError as e:
-        _fail(2, e)
+        cli.fail(2, e)
     try:
         experiment.execute(run)
     except checkpoint.NoUsableCheckpointError as e:
-        _fail(2, e)
+        cli.fail(2, e)
     except loop.NonFiniteError as e:
-        _fail(1, e)
+        cli.fail(1, e)
     except Exception as e:  # noqa: BLE001 - report any training failure as exit 1 with its cause
         logging.exception("training failed")
-        _fail(1, f"training failed: {type(e).__name__}: {e}")
+        cli.fail(1, f"training failed: {type(e).__name__}: {e}")
 
 
 def run():
     """Console entry point."""
-    app.run(main, flags_parser=_parse_flags)
+    app.run(main, flags_parser=cli.parse_flags)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Figure scripts at the smoke profile: the pipeline runs and writes its files (not the claim)."""
+import csv
 import json
 import os
 import subprocess
@@ -41,3 +42,36 @@ def test_fig1_bad_flags_exit_2(tmp_path):
         result = run_figure("fig1", *args, f"--out_dir={tmp_path}")
         assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
         assert "Traceback" not in result.stderr
+
+
+def test_fig3_then_fig6_smoke_share_runs_and_write_pictures_and_numbers(tmp_path):
+    result = run_figure("fig3", "--profile=smoke", f"--out_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("fig3.png", "fig3.pdf", "fig3.json", "sweep_summary.csv"):
+        assert (tmp_path / name).exists(), name
+    results = json.loads((tmp_path / "fig3.json").read_text())
+    assert results["tasks"]["swimmer"]["threshold"] == 1.0  # the finish line
+    assert results["tasks"]["maze"]["threshold"] == 2.5
+    for task in ("swimmer", "maze"):
+        for algo in ("sql", "ddpg"):
+            seed = results["tasks"][task]["algos"][algo]["seeds"][0]
+            assert seed["steps"] == [100.0, 200.0, 300.0]
+            assert len(seed["values"]) == 3 and seed["final_policy"]["steps"] > 0
+    swimmer = results["tasks"]["swimmer"]["algos"]["sql"]["seeds"][0]["values"]
+    assert swimmer == sorted(swimmer)  # farthest since the start never decreases
+    maze = results["tasks"]["maze"]["algos"]["ddpg"]["seeds"][0]["values"]
+    assert maze == sorted(maze, reverse=True)  # closest since the start never increases
+
+    figure6 = run_figure("fig6", "--profile=smoke", f"--out_dir={tmp_path}")
+    assert figure6.returncode == 0, figure6.stderr[-3000:]
+    assert (tmp_path / "fig6.png").exists()
+    with open(tmp_path / "sweep_summary.csv") as f:
+        assert {row["status"] for row in csv.DictReader(f)} == {"reused"}  # nothing retrained
+    curves = json.loads((tmp_path / "fig6.json").read_text())["curves"]
+    assert curves["sql"][0]["max_x"] == swimmer
+
+
+def test_fig3_ray_engine_is_a_clear_error(tmp_path):
+    result = run_figure("fig3", "--profile=smoke", "--engine=ray", f"--out_dir={tmp_path}")
+    assert result.returncode == 2 and "--engine=ray" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()

@@ -22,8 +22,8 @@ from softq_tf.envs.mechanics import center_of_mass
 # - an open-loop travelling wave (torques clip(3 sin(2 pi 0.7 t + {0, -pi/3}))) swims 3.5 m in an
 #   episode and crosses 1 m at step 163: well within one episode.
 DEFAULT_FINISH_LINE = 1.0
-# Per step past the line: about six times the wave's speed reward per step (0.17), so the far side of
-# the line dominates the return of an episode that reaches it.
+# Per step past the line: about six times the wave's speed reward per step (0.17), so the far side
+# of the line dominates the return of an episode that reaches it.
 DEFAULT_FINISH_BONUS = 1.0
 
 
@@ -48,8 +48,8 @@ class SwimmerFinishEnv(SpecEditMixin, SwimmerEnv):
     ``episode_metrics`` asks the training loop to log the largest and smallest ``com_x``.
 
     Args:
-      finish_line: centre-of-mass x of the line in metres (1.0); must be > ``reset_noise_scale``, ahead
-        of every start (the centre of mass starts within +-``reset_noise_scale`` of x = 0).
+      finish_line: centre-of-mass x of the line in metres (1.0); must be > ``reset_noise_scale``,
+        ahead of every start (the centre of mass starts within +-``reset_noise_scale`` of x = 0).
       finish_bonus: reward per step at or past the line (1.0), >= 0.
       ctrl_cost_weight: weight of ``||a||^2`` (1e-4, Swimmer-v5's), >= 0.
       reset_noise_scale: scale of the uniform start-state noise (0.1, Swimmer-v5's), >= 0.

@@ -1,0 +1,138 @@
+"""Reproduces Figure 3: exploration with soft Q-learning versus DDPG on the swimmer and the maze.
+
+(a) Swimmer with a finish line: the farthest forward centre-of-mass x reached since the start of
+training, against environment steps, one line per seed and algorithm, the finish line dashed.
+(b) Quadruped maze: the closest centre-of-mass distance to the target since the start of training,
+the threshold (the closest one can get through the blocked passage) dashed. The paper's claim: every
+SQL run crosses both thresholds; fewer DDPG runs do (80% on the swimmer, 60% on the maze).
+
+    python -m paper_repro.fig3 [--profile=quick] [--out_dir=out/fig3] [--seeds=0,1,2,3]
+
+The curves come from the runs' own logs (the tasks' episode metrics in ``progress.csv``: the largest
+and smallest centre-of-mass x, the smallest distance to the target, per log interval). fig3.json
+holds them and, per algorithm and task, the fraction of seeds past the threshold, the step at which
+each crossed, and what the final policy does in one episode from the start (where the swimmer ends
+and the farthest it gets; the quadruped's closest approach to the target).
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app  # noqa: E402
+
+from paper_repro import common, profiles  # noqa: E402
+from softq_tf import experiment, loop  # noqa: E402
+
+ALGOS = ("sql", "ddpg")
+COLORS = {"sql": "tab:blue", "ddpg": "tab:orange"}
+# What each panel plots: the progress.csv column, how it accumulates since the start of training,
+# which side of the threshold counts as crossed, and the env's threshold attribute.
+PANELS = {
+    "swimmer": dict(column="max_com_x", accumulate=np.fmax.accumulate, past=np.greater_equal,
+                    threshold="finish_line", ylabel="farthest forward centre-of-mass x (m)",
+                    title="(a) Swimmer: farthest forward since the start"),
+    "maze": dict(column="min_distance", accumulate=np.fmin.accumulate, past=np.less,
+                 threshold="threshold", ylabel="closest distance to the target (m)",
+                 title="(b) Quadruped maze: closest to the target since the start"),
+}
+
+
+def task_env(task):
+    """The task's env, built with the preset's constructor arguments."""
+    return experiment.make_env(task["env"], task.get("env_kwargs"))
+
+
+def curve(trial, panel):
+    """(steps, the panel's value since the start of training) from the run's progress.csv."""
+    logged = common.progress(trial)
+    return logged["step"], panel["accumulate"](logged[panel["column"]])
+
+
+def crossing_step(steps, values, threshold, past):
+    """The first logged step at which ``values`` are past ``threshold``; None if never."""
+    crossed = np.flatnonzero(past(values, threshold))
+    return int(steps[crossed[0]]) if crossed.size else None
+
+
+def final_policy_episode(trial, env, seed=0):
+    """One episode of the run's exported policy from the start: where it goes (see module doc)."""
+    policy = tf.saved_model.load(os.path.join(trial.logdir, "policy"))
+    episode = loop.rollout(env, policy, np.random.default_rng(seed), seed=seed)
+    info = episode["final_info"]
+    summary = dict(steps=len(episode["rewards"]), episode_return=float(episode["rewards"].sum()))
+    if "com_x" in info:
+        summary["final_com_x"] = info["com_x"]
+    if "distance" in info:
+        summary["final_distance"] = info["distance"]
+    return summary
+
+
+def task_results(name, runs, env):
+    """Per algorithm: each seed's curve, crossing step and final-policy episode, and the fraction
+    of seeds that crossed."""
+    panel = PANELS[name]
+    threshold = float(getattr(env.unwrapped, panel["threshold"]))
+    results = dict(env=env.spec.id, threshold=threshold, column=panel["column"], algos={})
+    for algo in ALGOS:
+        seeds = []
+        for trial in runs[algo]:
+            steps, values = curve(trial, panel)
+            seed = dict(seed=trial.seed, run=trial.logdir, steps=steps.tolist(),
+                        values=values.tolist(),
+                        crossed_at_step=crossing_step(steps, values, threshold, panel["past"]),
+                        final_policy=final_policy_episode(trial, env))
+            if name == "swimmer":  # which way it went: farthest forward vs farthest backward
+                backward = -np.nanmin(common.progress(trial)["min_com_x"])
+                seed["farthest_backward"] = float(backward)
+                seed["direction"] = "forward" if values[-1] >= backward else "backward"
+            seeds.append(seed)
+        results["algos"][algo] = dict(
+            seeds=seeds,
+            fraction_of_seeds_crossed=float(np.mean([s["crossed_at_step"] is not None
+                                                     for s in seeds])))
+    return results
+
+
+def draw(results):
+    fig, axes = plt.subplots(1, len(results), figsize=(6.5 * len(results), 4.2), squeeze=False)
+    for ax, (name, task) in zip(axes[0], results.items()):
+        panel = PANELS[name]
+        for algo in ALGOS:
+            for i, seed in enumerate(task["algos"][algo]["seeds"]):
+                ax.plot(np.asarray(seed["steps"]) / 1000, seed["values"], color=COLORS[algo],
+                        alpha=0.8, linewidth=1.2,
+                        label=f"{algo.upper()} ({len(task['algos'][algo]['seeds'])} seeds)"
+                        if i == 0 else None)
+        ax.axhline(task["threshold"], color="black", linestyle="--", linewidth=1,
+                   label=f"threshold {task['threshold']:.2f} m")
+        ax.set(xlabel="environment steps (thousands)", ylabel=panel["ylabel"],
+               title=panel["title"])
+        ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def main(argv):
+    del argv
+    preset, root, grid = common.runs_or_exit(profiles.FIG3, "fig3")
+    results = {name: task_results(name, {algo: grid[algo, name] for algo in ALGOS},
+                                  task_env(task))
+               for name, task in preset["tasks"].items()}
+    common.save_figure(draw(results), root, "fig3")
+    summary = {f"{algo}_{name}_fraction_crossed": task["algos"][algo]["fraction_of_seeds_crossed"]
+               for name, task in results.items() for algo in ALGOS}
+    common.save_results(dict(figure=3, profile=common.FLAGS.profile, summary=summary,
+                             tasks=results), root, "fig3")
+    for key, value in summary.items():
+        print(f"{key}: {value:.2f}")
+    print(f"wrote {os.path.join(root, 'fig3.png')} and fig3.json")
+
+
+if __name__ == "__main__":
+    app.run(main)

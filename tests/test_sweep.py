@@ -1,0 +1,264 @@
+"""softq_tf.sweep: many trials as separate training processes on one machine.
+
+The run tests share one module-scoped history of real training processes (ContinuousBandit-v0,
+300 steps, tiny networks), because each process start costs seconds:
+
+1. ``run_sweep`` of sql and ddpg seed 0: the sql trial is SIGKILLed inside its checkpoint save at
+   step 200 (``SOFTQ_TF_TEST_CRASH_AT``, set in the sweep's environment), the ddpg one finishes;
+2. ``run_sweep`` again, without the crash hook, plus a trial that really fails with an error:
+   sql seed 1 diverges (``reward_scale=1e38``: the Q loss overflows, so the training CLI exits 1
+   with an ``error:`` line) while the killed trial resumes from its newest complete checkpoint
+   (step 100) and finishes, and the DDPG trial is reused;
+3. the sweep CLI on the grid of seed 0 (from a grid file): everything is reused, no process starts
+   and no file in the run folders changes.
+"""
+import csv
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from softq_tf import experiment, sweep
+from softq_tf.checkpoint import CRASH_ENV_VAR, write_json_atomic
+
+BANDIT = "softq_tf/ContinuousBandit-v0"
+# Tiny and without XLA (each compile costs seconds); checkpoints at 150 and 300, none at 200.
+SMALL = ("min_pool=50", "batch_size=16", "hidden_sizes=16", "log_every=50", "checkpoint_every=150",
+         "jit_compile=false")
+SQL_SMALL = ("kernel_particles=4", "value_particles=4")
+LOG_STEPS = list(range(50, 301, 50))
+
+
+def summary_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def progress_steps(logdir):
+    with open(os.path.join(logdir, "progress.csv"), newline="") as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+def file_states(trials):
+    """(path, size, mtime) of every file in the trials' folders."""
+    return sorted((os.path.join(root, name), os.path.getsize(os.path.join(root, name)),
+                   os.path.getmtime(os.path.join(root, name)))
+                  for trial in trials for root, _, names in os.walk(trial.logdir) for name in names)
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "softq_tf.sweep", *args], check=False,
+                          capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+
+
+def assert_bad_input(result, message):
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
+
+
+class _Lines(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sweep")
+    grid = sweep.make_grid(out, ("sql", "ddpg"), (BANDIT,), (0,), 300, overrides=SMALL,
+                           algo_overrides={"sql": (*SQL_SMALL, "checkpoint_every=100")})
+    diverging, = sweep.make_grid(out, ("sql",), (BANDIT,), (1,), 300, overrides=SMALL,
+                                 algo_overrides={"sql": (*SQL_SMALL, "reward_scale=1e38")})
+    absl_logger, handler = logging.getLogger("absl"), _Lines()
+    absl_logger.addHandler(handler)
+    level = absl_logger.level
+    absl_logger.setLevel(logging.INFO)
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv(CRASH_ENV_VAR, "side_files:200")
+            first = sweep.run_sweep(grid, summary_path=out / "first.csv", report_every_sec=1.0)
+        trials = [grid[0], diverging, grid[1]]
+        second = sweep.run_sweep(trials, summary_path=out / "second.csv")
+    finally:
+        absl_logger.removeHandler(handler)
+        absl_logger.setLevel(level)
+    grid_file = out / "grid.json"
+    grid_file.write_text(json.dumps(dict(
+        algos=["sql", "ddpg"], envs=[BANDIT], seeds=[0], total_steps=300, overrides=list(SMALL),
+        algo_overrides=dict(sql=[*SQL_SMALL, "checkpoint_every=100"]))))
+    before = file_states(grid)
+    third = cli(f"--grid={grid_file}", f"--out_dir={out}")
+    return dict(out=out, trials=trials, first=first, second=second, third=third, before=before,
+                after=file_states(grid), log_lines=handler.lines)
+
+
+def test_grid_layout_and_override_order(tmp_path):
+    trials = sweep.make_grid(tmp_path, ("sql", "ddpg"), (BANDIT, "softq_tf/MultiGoal-v0"), (3, 1),
+                             500, overrides=("log_every=50",),
+                             algo_overrides={"sql": ("kernel_particles=4",)},
+                             env_kwargs={"softq_tf/MultiGoal-v0": {"goal_reward": 5.0}})
+    envs = (BANDIT, "softq_tf/MultiGoal-v0")
+    assert [(t.algo, t.env_id, t.seed) for t in trials] == [
+        (a, e, s) for a in ("sql", "ddpg") for e in envs for s in (3, 1)]
+    assert trials[0].logdir == str(tmp_path / "runs" / "sql" / "ContinuousBandit-v0" / "seed3")
+    assert trials[0].overrides == ("log_every=50", "kernel_particles=4")
+    assert trials[-1].overrides == ("log_every=50",)
+    assert trials[-1].env_kwargs == (("goal_reward", 5.0),)
+    assert trials[0].env_kwargs == () and trials[0].total_steps == 500
+    assert not os.listdir(tmp_path)  # making a grid writes nothing
+
+
+def test_resources_default_to_the_cores_shared_among_trials():
+    assert sweep.resources_for(4, cpus=2) == (2, 1)
+    assert sweep.resources_for(1, cpus=8) == (1, 8)
+    assert sweep.resources_for(3, cpus=8) == (3, 2)
+    assert sweep.resources_for(5, parallel=1, cpus=4) == (1, 4)
+    assert sweep.resources_for(5, parallel=2, threads_per_trial=3, cpus=4) == (2, 3)
+    for bad in (dict(parallel=0), dict(parallel=-1), dict(threads_per_trial=0)):
+        with pytest.raises(ValueError, match="is invalid: give an integer >= 1"):
+            sweep.resources_for(4, cpus=2, **bad)
+
+
+def test_failed_trials_are_reported_while_the_others_finish(history):
+    killed, ddpg = history["first"]
+    assert killed.status == "failed" and killed.steps == 200, killed
+    assert killed.error.startswith("killed by SIGKILL; last output: "), killed
+    assert ddpg.status == "finished" and ddpg.error == "", ddpg
+    assert ddpg.steps == 300 and math.isfinite(ddpg.final_return) and ddpg.wall_sec > 0
+    assert os.path.exists(os.path.join(ddpg.trial.logdir, "policy", "saved_model.pb"))
+    assert progress_steps(ddpg.trial.logdir) == LOG_STEPS
+    rows = summary_rows(history["out"] / "first.csv")
+    assert [(r["algo"], r["seed"], r["status"], r["steps"]) for r in rows] == [
+        ("sql", "0", "failed", "200"), ("ddpg", "0", "finished", "300")]
+    assert rows[0]["error"] == killed.error
+    assert rows[0]["overrides"] == " ".join(killed.trial.overrides)
+
+    resumed, diverging, _ = history["second"]
+    assert resumed.status == "finished", resumed  # the failure did not stop it
+    assert diverging.status == "failed" and diverging.steps == 0, diverging
+    assert diverging.error.startswith("non-finite loss or gradient at step 50"), diverging
+    assert not os.path.exists(os.path.join(diverging.trial.logdir, "policy"))
+    rows = summary_rows(history["out"] / "second.csv")
+    assert [(r["seed"], r["status"]) for r in rows] == [
+        ("0", "finished"), ("1", "failed"), ("0", "reused")]
+    assert rows[1]["error"] == diverging.error
+
+
+def test_killed_trial_resumes_from_its_checkpoint(history):
+    killed, _, ddpg = history["second"]
+    assert killed.status == "finished" and killed.steps == 300, killed
+    logdir = killed.trial.logdir
+    assert progress_steps(logdir) == LOG_STEPS  # every log step exactly once
+    with open(os.path.join(logdir, "train.log")) as f:
+        attempts = f.read().split("--- softq_tf.sweep ")[1:]
+    assert len(attempts) == 2 and "--resume" not in attempts[0].splitlines()[0]
+    assert "--resume" in attempts[1].splitlines()[0]
+    assert f"resumed from {logdir}/checkpoints/ckpt-100" in attempts[1]
+    assert ddpg.status == "reused" and ddpg.wall_sec == 0.0 and ddpg.steps == 300
+
+
+def test_cli_rerun_trains_nothing(history):
+    result = history["third"]
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = summary_rows(history["out"] / "sweep_summary.csv")
+    assert [(r["algo"], r["status"], r["steps"], r["wall_sec"]) for r in rows] == [
+        ("sql", "reused", "300", "0.0"), ("ddpg", "reused", "300", "0.0")]
+    table = [line.split()[:5] for line in result.stdout.splitlines()]
+    assert ["sql", BANDIT, "0", "reused", "300"] in table, result.stdout
+    assert history["before"] and history["after"] == history["before"]  # train.log included
+
+
+def test_each_trial_got_its_thread_count(history):
+    _, threads = sweep.resources_for(2)  # each sweep ran two trials (1 thread each on 2 cores)
+    killed, diverging, ddpg = history["trials"]
+    for trial, attempt in ((killed, 0), (killed, 1), (diverging, 0), (ddpg, 0)):
+        with open(os.path.join(trial.logdir, "train.log")) as f:
+            log = f.read().split("--- softq_tf.sweep ")[1 + attempt]
+        assert f"--threads={threads}" in log.splitlines()[0]
+        assert f"TensorFlow threads: intra-op {threads}, inter-op {threads}\n" in log, log[-2000:]
+
+
+def test_one_progress_line_for_the_whole_sweep(history):
+    lines = [line for line in history["log_lines"] if " pending of 2 trials " in line]
+    assert len(lines) >= 2, history["log_lines"]  # while running (every second) and at the end
+    assert "steps/s" in lines[-1] and "eta" in lines[-1]
+    assert lines[-1].startswith("sweep: 1 done, 0 running, 1 failed, 0 pending of 2 trials | "
+                                "500/600 steps")
+
+
+def test_cli_engine_ray_is_not_available_yet(tmp_path):
+    out = tmp_path / "out"
+    assert_bad_input(cli(f"--out_dir={out}", "--engine=ray"),
+                     "error: --engine=ray is not available yet (the Ray Tune engine is a later "
+                     "issue); use --engine=local")
+    assert not out.exists()
+
+
+def test_grid_file_that_does_not_parse_or_has_unknown_keys_or_types(tmp_path):
+    grid = tmp_path / "grid.json"
+    grid.write_text("{\"algos\": [\"sql\"],")
+    with pytest.raises(ValueError, match="cannot be read as JSON .JSONDecodeError"):
+        sweep.load_grid_file(grid)
+    grid.write_text(json.dumps(dict(algos=["sql"], seed=[0])))
+    with pytest.raises(ValueError, match="has unknown keys seed: allowed are algos, envs"):
+        sweep.load_grid_file(grid)
+    grid.write_text(json.dumps(dict(seeds="0,1")))
+    with pytest.raises(ValueError, match="seeds is \"0,1\": give a list of non-negative"):
+        sweep.load_grid_file(grid)
+
+
+def test_out_dir_with_other_settings_is_refused_and_untouched(tmp_path):
+    trial, = sweep.make_grid(tmp_path, ("sql",), (BANDIT,), (0,), 300, overrides=SMALL)
+    run = experiment.prepare(BANDIT, "sql", 300, 0, trial.logdir, SMALL)
+    os.makedirs(trial.logdir)
+    write_json_atomic(os.path.join(trial.logdir, "config.json"), run.to_json())
+    before = file_states([trial])
+    result = cli("--algos=sql", f"--envs={BANDIT}", "--seeds=0", "--total_steps=400",
+                 f"--out_dir={tmp_path}", *(f"--override={o}" for o in SMALL),
+                 "--override=hidden_sizes=32")
+    assert_bad_input(result, f"{trial.logdir} holds a run made with other settings: "
+                             "hidden_sizes is [16] there, [32] here; total_steps is 300 there, "
+                             "400 here; pick another out_dir")
+    assert file_states([trial]) == before and sorted(os.listdir(tmp_path)) == ["runs"]
+    sweep.check_trials([trial])  # the same settings are accepted
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(algos=("sql", "a2c")), "algo 'a2c' is unknown: allowed are sql, ddpg"),
+    (dict(env_ids=("softq_tf/NoSuchEnv-v0",)), "env 'softq_tf/NoSuchEnv-v0' is not registered"),
+    (dict(seeds=()), "seeds is empty: give one or more, e.g. 0,1,2"),
+    (dict(seeds=(0, 2, 2)), "seeds [0, 2, 2] repeat 2: give each once"),
+    (dict(seeds=(0, -1)), "seed -1 is invalid: seeds must be non-negative integers"),
+    (dict(algos=()), "algos is empty"),
+    (dict(overrides=("kernel_particles=abc",)), "--override kernel_particles='abc' is invalid"),
+    (dict(env_kwargs={"softq_tf/MultiGoal-v0": {}}),
+     f"names env 'softq_tf/MultiGoal-v0', which is not in the grid: allowed are {BANDIT}"),
+    (dict(env_kwargs={BANDIT: {"bogus": 1}}), "--env_kwargs={\"bogus\": 1} is invalid for"),
+])
+def test_make_grid_rejects_bad_input(tmp_path, kwargs, message):
+    args = dict(algos=("sql",), env_ids=(BANDIT,), seeds=(0,), total_steps=100) | kwargs
+    with pytest.raises(ValueError, match=re.escape(message)):
+        sweep.make_grid(tmp_path, **args)
+
+
+def test_run_sweep_rejects_bad_input_before_starting_anything(tmp_path):
+    trials = sweep.make_grid(tmp_path, ("sql",), (BANDIT,), (0,), 100)
+    with pytest.raises(ValueError, match="parallel=0 is invalid"):
+        sweep.run_sweep(trials, parallel=0)
+    with pytest.raises(ValueError, match="'a2c' is invalid: allowed are sql, ddpg"):
+        sweep.run_sweep([dataclasses.replace(trials[0], algo="a2c")])
+    with pytest.raises(ValueError, match="repeat"):
+        sweep.run_sweep(trials * 2)
+    assert not os.listdir(tmp_path)
