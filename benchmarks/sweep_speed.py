@@ -18,7 +18,6 @@ printed and written with everything else to ``--out``. Target: >= 1.4x on 2 core
 
     python -m benchmarks.sweep_speed [--steps=5000] [--quick] [--out=...sweep_speed.json]
 """
-import json
 import os
 import platform
 import statistics
@@ -28,6 +27,7 @@ import time
 from absl import app, flags
 
 from softq_tf import sweep
+from softq_tf.checkpoint import write_json_atomic
 from softq_tf.metrics import read_progress
 
 flags.DEFINE_integer("steps", 5000, "Environment steps per trial.")
@@ -93,8 +93,7 @@ def main(argv):
     print(f"parallel / sequential: {ratios['wall_steps_per_sec']['median']:.2f}x wall clock, "
           f"{ratios['steady_steps_per_sec']['median']:.2f}x steady (target >= 1.4x)")
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
-    with open(FLAGS.out, "w") as f:
-        json.dump(results, f, indent=1)
+    write_json_atomic(FLAGS.out, results)
     print(f"wrote {FLAGS.out}")
 
 

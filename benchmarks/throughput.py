@@ -18,7 +18,6 @@ Everything is measured in one run, side by side, because the machine is shared a
     python -m benchmarks.throughput [--out=benchmarks/results/throughput.json] [--quick]
 """
 import dataclasses
-import json
 import os
 import platform
 import statistics
@@ -27,13 +26,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from softq_tf import (DDPGConfig, DDPGLearner, EnvSpec, LoopConfig, SoftQLearner,  # noqa: E402
                       SQLConfig, export, train, xla_cpu)
+from softq_tf.checkpoint import write_json_atomic  # noqa: E402
 from softq_tf.experiment import make_env  # noqa: E402
 from softq_tf.metrics import read_progress  # noqa: E402
 
@@ -323,8 +322,7 @@ def main(argv):
           f"{results['policy_latency']['signature_ms']:.3f} ms (signature), "
           f"{results['policy_latency']['function_ms']:.3f} ms (function)")
     os.makedirs(os.path.dirname(FLAGS.out) or ".", exist_ok=True)
-    with open(FLAGS.out, "w") as f:
-        json.dump(results, f, indent=1)
+    write_json_atomic(FLAGS.out, results)
     print(f"wrote {FLAGS.out}")
 
 

@@ -360,7 +360,9 @@ def _report(trials, results, running, pending, steps_at_start, start):
             steps[i] = steps_at_start.get(i, 0)
     done = sum(steps.values())
     total = sum(t.total_steps for t in trials)
-    rate = (done - sum(steps_at_start.values())) / max(time.monotonic() - start, 1e-9)
+    # Only the trials this sweep runs count towards its rate (reused ones add no steps now).
+    ran = sum(steps[i] - at_start for i, at_start in steps_at_start.items())
+    rate = ran / max(time.monotonic() - start, 1e-9)
     failed = sum(r.status == "failed" for r in results.values())
     eta = f"{(total - done) / rate / 60:.1f} min" if rate > 0 else "unknown"
     logging.info("sweep: %d done, %d running, %d failed, %d pending of %d trials | %d/%d steps "
