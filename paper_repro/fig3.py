@@ -11,8 +11,8 @@ SQL run crosses both thresholds; fewer DDPG runs do (80% on the swimmer, 60% on 
 The curves come from the runs' own logs (the tasks' episode metrics in ``progress.csv``: the largest
 and smallest centre-of-mass x, the smallest distance to the target, per log interval). fig3.json
 holds them and, per algorithm and task, the fraction of seeds past the threshold, the step at which
-each crossed, and what the final policy does in one episode from the start (where the swimmer ends
-and the farthest it gets; the quadruped's closest approach to the target).
+each crossed, and what each final policy does in five episodes from the start (their returns, and
+where each ended: the swimmer's centre-of-mass x, the quadruped's distance to the target).
 """
 import os
 
@@ -30,6 +30,7 @@ from paper_repro import common, profiles  # noqa: E402
 from softq_tf import experiment, loop  # noqa: E402
 
 ALGOS = ("sql", "ddpg")
+EVAL_EPISODES = 5  # episodes of each final policy in fig3.json
 COLORS = {"sql": "tab:blue", "ddpg": "tab:orange"}
 # What each panel plots: the progress.csv column, how it accumulates since the start of training,
 # which side of the threshold counts as crossed, and the env's threshold attribute.
@@ -60,16 +61,17 @@ def crossing_step(steps, values, threshold, past):
     return int(steps[crossed[0]]) if crossed.size else None
 
 
-def final_policy_episode(trial, env, seed=0):
-    """One episode of the run's exported policy from the start: where it goes (see module doc)."""
+def final_policy_episodes(trial, env, episodes=EVAL_EPISODES):
+    """Episodes of the run's exported policy from the start (episode i reset with seed i): what
+    it does at the end of training, e.g. which way each episode swims."""
     policy = tf.saved_model.load(os.path.join(trial.logdir, "policy"))
-    episode = loop.rollout(env, policy, np.random.default_rng(seed), seed=seed)
-    info = episode["final_info"]
-    summary = dict(steps=len(episode["rewards"]), episode_return=float(episode["rewards"].sum()))
-    if "com_x" in info:
-        summary["final_com_x"] = info["com_x"]
-    if "distance" in info:
-        summary["final_distance"] = info["distance"]
+    rng = np.random.default_rng(0)
+    runs = [loop.rollout(env, policy, rng, seed=i) for i in range(episodes)]
+    summary = dict(episode_returns=[float(run["rewards"].sum()) for run in runs],
+                   episode_lengths=[len(run["rewards"]) for run in runs])
+    for key in ("com_x", "distance"):  # where each episode ended (task permitting)
+        if key in runs[0]["final_info"]:
+            summary[f"final_{key}"] = [float(run["final_info"][key]) for run in runs]
     return summary
 
 
@@ -86,7 +88,7 @@ def task_results(name, runs, env):
             seed = dict(seed=trial.seed, run=trial.logdir, steps=steps.tolist(),
                         values=values.tolist(),
                         crossed_at_step=crossing_step(steps, values, threshold, panel["past"]),
-                        final_policy=final_policy_episode(trial, env))
+                        final_policy=final_policy_episodes(trial, env))
             if name == "swimmer":  # which way it went: farthest forward vs farthest backward
                 backward = -np.nanmin(common.progress(trial)["min_com_x"])
                 seed["farthest_backward"] = float(backward)

@@ -56,7 +56,12 @@ def test_fig3_then_fig6_smoke_share_runs_and_write_pictures_and_numbers(tmp_path
         for algo in ("sql", "ddpg"):
             seed = results["tasks"][task]["algos"][algo]["seeds"][0]
             assert seed["steps"] == [100.0, 200.0, 300.0]
-            assert len(seed["values"]) == 3 and seed["final_policy"]["steps"] > 0
+            assert len(seed["values"]) == 3
+            assert len(seed["final_policy"]["episode_returns"]) == 5
+            assert min(seed["final_policy"]["episode_lengths"]) > 0
+    swimmer_policy = results["tasks"]["swimmer"]["algos"]["sql"]["seeds"][0]["final_policy"]
+    maze_policy = results["tasks"]["maze"]["algos"]["sql"]["seeds"][0]["final_policy"]
+    assert len(swimmer_policy["final_com_x"]) == 5 and len(maze_policy["final_distance"]) == 5
     swimmer = results["tasks"]["swimmer"]["algos"]["sql"]["seeds"][0]["values"]
     assert swimmer == sorted(swimmer)  # farthest since the start never decreases
     maze = results["tasks"]["maze"]["algos"]["ddpg"]["seeds"][0]["values"]
