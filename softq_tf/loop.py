@@ -325,7 +325,9 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
     """Trains ``learner`` on ``env`` for ``config.total_steps`` environment steps.
 
     Args:
-      env: a Gymnasium env whose spaces match ``learner.spec``.
+      env: a Gymnasium env whose spaces match ``learner.spec``. The ``info`` values its unwrapped
+        env declares as ``episode_metrics`` become ``progress.csv`` columns, reduced over each log
+        interval (:class:`softq_tf.metrics.EpisodeMetrics`).
       learner: :class:`softq_tf.sql.SoftQLearner` or :class:`softq_tf.ddpg.DDPGLearner` (what
         :class:`TrainAndAct` needs, plus ``policy`` for evaluation and ``start_episode``).
       config: :class:`LoopConfig`.
