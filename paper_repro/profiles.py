@@ -5,7 +5,7 @@ Each preset gives ``tasks`` (per task: ``env``, ``total_steps`` and optionally `
 task-specific ``overrides``), ``seeds``, ``overrides`` (``key=value`` for any
 :class:`softq_tf.LoopConfig` field and the learner fields SQL and DDPG share) and ``algo_overrides``
 (per algorithm: fields of :class:`softq_tf.SQLConfig` or :class:`softq_tf.DDPGConfig` alone). Citations: "D.1" is the paper's
-Appendix D.1 table as summarized in shared/PAPER_NOTES.md; "later code" is the authors' later, faster
+Appendix D.1 table as summarized in docs/REPRODUCTION.md; "later code" is the authors' later, faster
 scripts described there.
 """
 

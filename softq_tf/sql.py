@@ -9,11 +9,11 @@
   target <- tau * Q + (1 - tau) * target. There is no target policy (Algorithm 1's mention of one
   was a mistake, per the authors).
 
-Departures from the paper, all following the authors' code (see PAPER_NOTES): the bandwidth rule of
-:mod:`softq_tf.kernels`; the squash correction in the SVGD target; rewards scaled by 1/alpha instead of
-dividing Q by alpha. Ours alone: the M uniform value particles are drawn independently per state (the
-code shares one set across the batch), and both gradients are computed from the same parameters and
-applied together only when every one is finite.
+Departures from the paper, all following the authors' code (see docs/REPRODUCTION.md): the bandwidth
+rule of :mod:`softq_tf.kernels`; the squash correction in the SVGD target; rewards scaled by 1/alpha
+instead of dividing Q by alpha. Ours alone: the M uniform value particles are drawn independently
+per state (the code shares one set across the batch), and both gradients are computed from the same
+parameters and applied together only when every one is finite.
 """
 import dataclasses
 
@@ -29,7 +29,7 @@ STAT_NAMES = ("loss/q", "q/mean", "v_next/mean", "svgd/phi_norm", "kernel/bandwi
 @dataclasses.dataclass(frozen=True)
 class SQLConfig:
     """Hyperparameters of soft Q-learning. Defaults: the authors' later, faster settings
-    (PAPER_NOTES, "later scripts"); the paper's Appendix D.1 values are in ``paper_repro.profiles``.
+    (docs/REPRODUCTION.md, "later code"); the paper's Appendix D.1 values are in ``paper_repro.profiles``.
 
     Attributes:
       hidden_sizes: ReLU layer widths of Q and of the sampler (paper: (200, 200); later code: 128s).

@@ -16,7 +16,7 @@ def goal_distance_cost(positions, distance_weight=1.0):
 
 
 class MultiGoalEnv(gym.Env):
-    """2-D multi-goal point mass (Haarnoja et al. 2017, Fig. 1; values from PAPER_NOTES).
+    """2-D multi-goal point mass (Haarnoja et al. 2017, Fig. 1; values in docs/REPRODUCTION.md).
 
     - Observation: the position s in [-7, 7]^2.
     - Action: a velocity in [-1, 1]^2; s' = clip(s + a, -7, 7).
