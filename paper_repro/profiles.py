@@ -50,34 +50,25 @@ FIG1 = {
 }
 
 
-# Figures 3 and 6 share their runs. Each task names its env, its length and, for the quick maze, the
-# constructor arguments of a smaller maze of the same topology (``docs/ENVIRONMENTS.md``, Maze).
-FIG3_SHARED = (
-    "reward_scale=10",          # alpha = 0.1 for swimmer and maze (D.1)
-)
-FIG3 = {
-    "smoke": dict(seeds=(0,), overrides=FIG3_SHARED + (
-        "min_pool=100", "batch_size=32", "hidden_sizes=16,16", "log_every=100",
-        "checkpoint_every=0"),
-        algo_overrides=dict(sql=("kernel_particles=4", "value_particles=4"), ddpg=()),
-        tasks=dict(swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=300),
-                   maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=300,
-                             env_kwargs=dict(island_length=2.0)))),
-    "quick": dict(seeds=(0, 1, 2, 3), overrides=FIG3_SHARED + (
+# The locomotion tasks (swimmer and quadruped: Figures 3, 5, 6 and 7) share these settings.
+SMOKE_LOCOMOTION = dict(
+    overrides=("reward_scale=10", "min_pool=100", "batch_size=32", "hidden_sizes=16,16",
+               "log_every=100", "checkpoint_every=0"),
+    algo_overrides=dict(sql=("kernel_particles=4", "value_particles=4"), ddpg=()))
+QUICK_LOCOMOTION = dict(
+    overrides=(
+        "reward_scale=10",          # alpha = 0.1 for swimmer, maze and pretraining (D.1)
         "hidden_sizes=128,128",    # later code: 2 x 128
         "q_lr=3e-4", "policy_lr=3e-4",  # later code
         "batch_size=128",          # later code
         "target_update_period=1000",  # later code (D.1: 1000; swimmer 5000)
         "min_pool=1000", "log_every=1000", "checkpoint_every=10000"),
-        algo_overrides=dict(sql=(
-            "kernel_particles=16", "value_particles=16",  # later code: K = K_V = 16
-        ), ddpg=()),  # OU noise sigma 0.3, theta 0.15 (D.1): DDPGConfig's defaults
-        tasks=dict(swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=200_000),
-                   # The maze with a 2 m island instead of 8 m: same two passages and barrier,
-                   # target 5 m from the start instead of 11 m, threshold 2.5 m (as with 8 m).
-                   maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=60_000,
-                             env_kwargs=dict(island_length=2.0)))),
-    "paper": dict(seeds=(0, 1, 2, 3, 4), overrides=FIG3_SHARED + (
+    algo_overrides=dict(sql=(
+        "kernel_particles=16", "value_particles=16",  # later code: K = K_V = 16
+    ), ddpg=()))  # OU noise sigma 0.3, theta 0.15 (D.1): DDPGConfig's defaults
+PAPER_LOCOMOTION = dict(
+    overrides=(
+        "reward_scale=10",          # alpha = 0.1 for swimmer, maze and pretraining (D.1)
         "hidden_sizes=200,200",    # two layers of 200 ReLU (D.1)
         "q_lr=1e-3", "policy_lr=1e-4",  # Adam (D.1), SQL and DDPG alike
         "batch_size=64",           # D.1
@@ -85,10 +76,25 @@ FIG3 = {
         "replay_capacity=1000000",  # D.1
         "discount=0.99",           # authors' code
         "log_every=10000", "checkpoint_every=100000"),  # one epoch = 10,000 steps (D.1)
-        algo_overrides=dict(sql=(
-            "kernel_particles=32",  # K = 32 (D.1)
-            "value_particles=50",   # K_V = 50 (D.1)
-        ), ddpg=("noise_sigma=0.3",)),  # OU noise, sigma 0.3 (D.1)
+    algo_overrides=dict(sql=(
+        "kernel_particles=32",  # K = 32 (D.1)
+        "value_particles=50",   # K_V = 50 (D.1)
+    ), ddpg=("noise_sigma=0.3",)))  # OU noise, sigma 0.3 (D.1)
+
+# Figures 3 and 6 share their runs. Each task names its env, its length and, for the quick maze, the
+# constructor arguments of a smaller maze of the same topology (``docs/ENVIRONMENTS.md``, Maze).
+FIG3 = {
+    "smoke": dict(SMOKE_LOCOMOTION, seeds=(0,),
+        tasks=dict(swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=300),
+                   maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=300,
+                             env_kwargs=dict(island_length=2.0)))),
+    "quick": dict(QUICK_LOCOMOTION, seeds=(0, 1, 2, 3),
+        tasks=dict(swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=200_000),
+                   # The maze with a 2 m island instead of 8 m: same two passages and barrier,
+                   # target 5 m from the start instead of 11 m, threshold 2.5 m (as with 8 m).
+                   maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=60_000,
+                             env_kwargs=dict(island_length=2.0)))),
+    "paper": dict(PAPER_LOCOMOTION, seeds=(0, 1, 2, 3, 4),
         tasks=dict(
             swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=500 * 10_000,  # 500 epochs
                          overrides=("target_update_period=5000",)),  # swimmer: 5000 (D.1)
@@ -108,3 +114,46 @@ def get(figure_presets, profile):
         raise ValueError(f"--profile={profile!r} is invalid: allowed are "
                          f"{', '.join(figure_presets)}")
     return figure_presets[profile]
+
+
+# Figures 5 and 7 share their pretraining runs (fig7 reads fig5's out_dir by default). Each preset:
+# ``pretrain`` (the arena, its length, the alphas of Fig. 7's columns; Fig. 5 starts from
+# ``finetune_alpha``), ``finetune`` (the three tasks, their length and SQL's fine-tuning
+# schedule), the shared and per-algorithm overrides, the seeds and Fig. 7's evaluation episodes.
+PRETRAIN = "softq_tf/QuadrupedPretrain-v1"
+FINETUNE_TASKS = dict(wide=dict(env="softq_tf/QuadrupedHallwayWide-v1"),
+                      narrow=dict(env="softq_tf/QuadrupedHallwayNarrow-v1"),
+                      umaze=dict(env="softq_tf/QuadrupedUMaze-v1"))
+QUICK_UMAZE = dict(env="softq_tf/QuadrupedUMaze-v1",
+                   env_kwargs=dict(arm_length=2.0))  # same U, 9 m along the corridor instead of 21 m
+FIG5 = {
+    "smoke": dict(SMOKE_LOCOMOTION, seeds=(0,),
+        pretrain=dict(env=PRETRAIN, total_steps=300, alphas=(1.0, 0.1)), finetune_alpha=0.1,
+        finetune=dict(total_steps=300, tasks=dict(FINETUNE_TASKS, umaze=QUICK_UMAZE),
+                      sql_overrides=("anneal_steps=100", "final_reward_scale=1000",
+                                     "noise_set_size=4", "noise_set_steps=100")),
+        eval_episodes=2),
+    "quick": dict(QUICK_LOCOMOTION, seeds=(0, 1),
+        pretrain=dict(env=PRETRAIN, total_steps=100_000,
+                      alphas=(10.0, 1.0, 0.1, 0.01)),  # Fig. 7's columns
+        finetune_alpha=0.1,         # D.1: pretrained at alpha 0.1
+        finetune=dict(total_steps=50_000, tasks=dict(FINETUNE_TASKS, umaze=QUICK_UMAZE),
+                      sql_overrides=(
+                          # D.1: alpha to 0.001 and K_xi to 1 over the first 10% of fine-tuning
+                          # (20 of 200 epochs); the size of the noise set is not published.
+                          "anneal_steps=5000", "final_reward_scale=1000",
+                          "noise_set_size=16", "noise_set_steps=5000")),
+        eval_episodes=10),
+    "paper": dict(PAPER_LOCOMOTION, seeds=tuple(range(10)),  # Fig. 5: 10 seeds
+        overrides=PAPER_LOCOMOTION["overrides"] + ("target_update_period=1000",),  # D.1
+        pretrain=dict(env=PRETRAIN, total_steps=500 * 10_000,  # 500 epochs (D.1)
+                      alphas=(10.0, 1.0, 0.1, 0.01)),
+        finetune_alpha=0.1,
+        finetune=dict(total_steps=200 * 10_000,  # fine-tuning: 200 epochs (D.1)
+                      tasks=FINETUNE_TASKS,
+                      sql_overrides=(
+                          "anneal_steps=200000", "final_reward_scale=1000",  # D.1: 20 epochs
+                          "noise_set_size=32",  # K_xi: not published; K's value (D.1)
+                          "noise_set_steps=200000")),  # D.1: 20 epochs
+        eval_episodes=10),
+}

@@ -6,6 +6,7 @@ Importing the package registers the ``softq_tf/`` Gymnasium environments; nothin
 from softq_tf.envs import ENV_IDS, register_envs
 from softq_tf.checkpoint import NoUsableCheckpointError
 from softq_tf.ddpg import DDPGConfig, DDPGLearner
+from softq_tf.experiment import load_pretrained
 from softq_tf.export import load_policy, load_q_function, save_policy, save_q_function
 from softq_tf.loop import LoopConfig, NonFiniteError, evaluate, rollout, train
 from softq_tf.policies import DeterministicPolicy, SamplingPolicy
@@ -18,6 +19,6 @@ register_envs()
 __all__ = [
     "DDPGConfig", "DDPGLearner", "DeterministicPolicy", "ENV_IDS", "EnvSpec", "LoopConfig",
     "NoUsableCheckpointError", "NonFiniteError", "ReplayBuffer", "SQLConfig", "SamplingPolicy",
-    "SoftQLearner", "evaluate", "load_policy", "load_q_function", "register_envs", "rollout",
+    "SoftQLearner", "evaluate", "load_policy", "load_pretrained", "load_q_function", "register_envs", "rollout",
     "save_policy", "save_q_function", "train",
 ]

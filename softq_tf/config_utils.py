@@ -12,6 +12,11 @@ def positive_int(field, value):
             "must be a positive integer")
 
 
+def non_negative_int(field, value):
+    require(isinstance(value, int) and not isinstance(value, bool) and value >= 0, field, value,
+            "must be a non-negative integer")
+
+
 def positive_float(field, value):
     require(isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0,
             field, value, "must be a positive number")

@@ -65,7 +65,8 @@ class DDPGLearner:
 
     The interface is :class:`softq_tf.sql.SoftQLearner`'s, so :func:`softq_tf.loop.train`,
     checkpoints and export take either: ``train_step(batch)`` (compiled ``update``), ``update``,
-    ``collect_action``, ``start_episode``, ``policy``, ``q``, ``stat_names``, ``checkpoint_items``.
+    ``collect_action``, ``start_episode``, ``policy``, ``q``, ``stat_names``, ``networks``,
+    ``checkpoint_items``.
 
     Args:
       spec: :class:`softq_tf.specs.EnvSpec`.
@@ -98,10 +99,14 @@ class DDPGLearner:
         """Names of the scalar statistics ``train_step`` returns (besides ``finite``)."""
         return STAT_NAMES
 
+    def networks(self):
+        """The trained networks by name: what fine-tuning starts from."""
+        return dict(q=self.q, target_q=self.target_q, actor=self.actor,
+                    target_actor=self.target_actor)
+
     def checkpoint_items(self):
         """Everything that makes up the learner's state, for ``tf.train.Checkpoint``."""
-        items = dict(q=self.q, target_q=self.target_q, actor=self.actor,
-                     target_actor=self.target_actor, q_optimizer=self.q_optimizer,
+        items = dict(self.networks(), q_optimizer=self.q_optimizer,
                      policy_optimizer=self.policy_optimizer, step=self.step, rng=self.rng)
         if isinstance(self.noise, noise.OrnsteinUhlenbeckNoise):
             items["noise_state"] = self.noise.state

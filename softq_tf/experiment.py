@@ -3,6 +3,9 @@
 This is the library side of ``python -m softq_tf.train`` and of the figure scripts, which call it for
 every (algorithm, env, seed). A run folder holds ``config.json``, ``progress.csv``, ``tensorboard/``,
 ``checkpoints/`` and, once finished, ``policy/`` and ``q_function/`` SavedModels.
+
+A run can start from another finished run's networks (fine-tuning, paper Sec. 5.3):
+:func:`load_pretrained`, or ``init_from`` of :func:`prepare`.
 """
 import dataclasses
 import json
@@ -11,8 +14,10 @@ import os
 import gymnasium as gym
 from absl import logging
 
+import tensorflow as tf
+
 from softq_tf import ddpg, envs, export, loop, sql, xla_cpu
-from softq_tf.checkpoint import write_json_atomic
+from softq_tf.checkpoint import checkpoint_steps, write_json_atomic
 from softq_tf.specs import EnvSpec
 
 # Each algorithm's config class and learner class.
@@ -98,10 +103,11 @@ class Run:
     loop_config: loop.LoopConfig
     resume: bool
     env_kwargs: dict = dataclasses.field(default_factory=dict)  # gym.make(env_id, **env_kwargs)
+    init_from: str = ""  # the finished run whose networks this one starts from ("": none)
 
     def to_json(self):
         return dict(env=self.env_id, env_kwargs=self.env_kwargs, algo=self.algo, seed=self.seed,
-                    learner=dataclasses.asdict(self.learner_config),
+                    init_from=self.init_from, learner=dataclasses.asdict(self.learner_config),
                     loop=dataclasses.asdict(self.loop_config))
 
 
@@ -117,7 +123,7 @@ def load_run(config_path):
         config_class = ALGOS[saved["algo"]][0]
         run = Run(saved["env"], saved["algo"], saved["seed"], os.path.dirname(config_path),
                   config_class(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True,
-                  saved.get("env_kwargs", {}))
+                  saved.get("env_kwargs", {}), saved.get("init_from", ""))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ValueError(f"cannot resume: {config_path} is damaged ({type(e).__name__}: "
                          f"{str(e).splitlines()[0] if str(e) else ''}); restore it or start a new "
@@ -125,12 +131,83 @@ def load_run(config_path):
     return run
 
 
+def _finished_run(run_dir):
+    """The :class:`Run` of the finished run in ``run_dir`` and its newest checkpoint's prefix.
+
+    Raises:
+      ValueError: ``run_dir`` is not a run folder, or the run did not finish (naming what is
+        missing).
+    """
+    flag = f"--init_from={run_dir!r}"
+    config_path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(config_path):
+        raise ValueError(f"{flag} is not a run: it has no config.json (give the --logdir of a "
+                         "finished training run)")
+    run = load_run(config_path)
+    if not os.path.exists(os.path.join(run_dir, "policy", "saved_model.pb")):
+        raise ValueError(f"{flag} is not a finished run: it has no exported policy/ (resume it "
+                         "to the end first)")
+    steps = checkpoint_steps(os.path.join(run_dir, "checkpoints"))
+    if not steps:
+        raise ValueError(f"{flag} is not a finished run: checkpoints/ holds no checkpoint")
+    return run, os.path.join(run_dir, "checkpoints", f"ckpt-{steps[0]}")
+
+
+def _algo_of(learner):
+    return next(name for name, (_, cls) in ALGOS.items() if isinstance(learner, cls))
+
+
+def load_pretrained(learner, run_dir):
+    """Starts ``learner`` from the networks of the finished run in ``run_dir`` (fine-tuning,
+    paper Sec. 5.3): SQL's Q-function, target Q and sampler, DDPG's critic, actor and their
+    targets, as saved in the run's last checkpoint. Everything else stays as it is, so a new
+    learner keeps fresh optimizers, step counter and generators; the replay pool is the loop's.
+
+    Args:
+      learner: a :class:`softq_tf.sql.SoftQLearner` or :class:`softq_tf.ddpg.DDPGLearner`.
+      run_dir: the folder of a finished run of the same algorithm on an env with the same spaces
+        (e.g. pretrained on ``softq_tf/QuadrupedPretrain-v1``, fine-tuned on a hallway).
+
+    Raises:
+      ValueError: one line: ``run_dir`` is not a finished run, was trained with another algorithm
+        or on other spaces, or a network weight has another shape (both shapes named).
+    """
+    source_run, prefix = _finished_run(run_dir)
+    flag, algo = f"--init_from={run_dir!r}", _algo_of(learner)
+    if source_run.algo != algo:
+        raise ValueError(f"{flag} is a {source_run.algo} run; this run is {algo}: fine-tuning "
+                         "needs a run of the same algorithm")
+    source_spec = EnvSpec.from_env(make_env(source_run.env_id, source_run.env_kwargs))
+    if source_spec != learner.spec:
+        raise ValueError(f"{flag} was trained on {source_run.env_id} with {source_spec}; this "
+                         f"run's env has {learner.spec}: fine-tuning needs the same spaces")
+    source = ALGOS[algo][1](source_spec, source_run.learner_config, source_run.seed)
+    restored = tf.train.Checkpoint(**source.networks()).restore(prefix)
+    restored.expect_partial()  # optimizers, counters and generators stay behind
+    restored.assert_existing_objects_matched()
+    for name, network in learner.networks().items():
+        pretrained = source.networks()[name]
+        shapes = [tuple(w.shape) for w in pretrained.weights]
+        wanted = [tuple(w.shape) for w in network.weights]
+        if shapes != wanted:
+            at = next((i for i, (a, b) in enumerate(zip(shapes, wanted)) if a != b),
+                      min(len(shapes), len(wanted)))
+            raise ValueError(
+                f"{flag}: network {name!r} does not fit: weight {at} has shape "
+                f"{shapes[at] if at < len(shapes) else 'none'} there and "
+                f"{wanted[at] if at < len(wanted) else 'none'} here (hidden_sizes "
+                f"{source_run.learner_config.hidden_sizes} there, "
+                f"{learner.config.hidden_sizes} here)")
+        network.set_weights(pretrained.get_weights())
+
+
 def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default", overrides=(),
-            resume=False, env_kwargs=None):
+            resume=False, env_kwargs=None, init_from=""):
     """Validates a training request without side effects.
 
     ``env_kwargs`` are keyword arguments of the env's constructor (``gym.make(env_id, **env_kwargs)``,
-    e.g. a smaller maze), recorded in ``config.json``.
+    e.g. a smaller maze), recorded in ``config.json``. ``init_from`` names a finished run whose
+    networks the run starts from (:func:`load_pretrained`; checked here by loading them once).
 
     With ``resume`` and a ``config.json`` in ``logdir``, the saved configuration is used (the run
     continues to its original total), and the other arguments are ignored.
@@ -154,13 +231,16 @@ def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/defaul
         raise ValueError(f"--env_kwargs={env_kwargs!r} is invalid: give a JSON object of the "
                          "env's constructor arguments, e.g. {\"island_length\": 2.0}")
     learner_config, loop_config = build_configs(algo, total_steps, overrides)
-    EnvSpec.from_env(make_env(env_id, env_kwargs))  # rejects bad ids and spaces early
+    spec = EnvSpec.from_env(make_env(env_id, env_kwargs))  # rejects bad ids and spaces early
+    if init_from:
+        load_pretrained(ALGOS[algo][1](spec, learner_config, seed), init_from)
     return Run(env_id, algo, seed, logdir, learner_config, loop_config, resume,
-               dict(env_kwargs or {}))
+               dict(env_kwargs or {}), os.path.normpath(init_from) if init_from else "")
 
 
 def execute(run):
-    """Trains ``run`` and exports ``policy/`` and ``q_function/`` into its logdir.
+    """Trains ``run`` (from the networks of ``run.init_from`` unless it resumes from a checkpoint of
+    its own) and exports ``policy/`` and ``q_function/`` into its logdir.
 
     Returns:
       the training summary of :func:`softq_tf.loop.train`.
@@ -173,6 +253,8 @@ def execute(run):
     eval_env = make_env(run.env_id, run.env_kwargs) if run.loop_config.eval_every else None
     xla_cpu.use_xnn_fusions()  # before the learner's first XLA compile
     learner = ALGOS[run.algo][1](EnvSpec.from_env(env), run.learner_config, run.seed)
+    if run.init_from and not checkpoint_steps(os.path.join(run.logdir, "checkpoints")):
+        load_pretrained(learner, run.init_from)  # a resumed run continues from its checkpoint
     summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
                          resume=run.resume, env_id=run.env_id)
     export.save_policy(learner.policy, os.path.join(run.logdir, "policy"), run.to_json())

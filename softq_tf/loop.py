@@ -21,7 +21,7 @@ import tensorflow as tf
 from absl import logging
 
 from softq_tf.checkpoint import Checkpointer
-from softq_tf.config_utils import positive_int, require
+from softq_tf.config_utils import non_negative_int, positive_int, require
 from softq_tf.metrics import EpisodeMetrics, MetricsWriter
 from softq_tf.replay import ReplayBuffer, pack_transition
 from softq_tf.specs import EnvSpec, denormalize_action
@@ -71,9 +71,7 @@ class LoopConfig:
                      "log_every", "eval_episodes", "keep_checkpoints"):
             positive_int(name, getattr(self, name))
         for name in ("min_pool", "eval_every", "checkpoint_every"):
-            value = getattr(self, name)
-            require(isinstance(value, int) and not isinstance(value, bool) and value >= 0, name,
-                    value, "must be a non-negative integer")
+            non_negative_int(name, getattr(self, name))
         require(isinstance(self.overlap_env_step, bool), "overlap_env_step",
                 self.overlap_env_step, "must be True or False")
 

@@ -5,6 +5,10 @@
   (:func:`softq_tf.losses.soft_value`).
 - eq. 13-14: the sampling network is trained by amortized SVGD (:func:`amortized_svgd_gradients`)
   toward pi(a|s) ~ exp(Q(s, a)), with the tanh correction of the authors' code.
+- Fine-tuning (Appendix D.1, optional): alpha annealed log-linearly, i.e. the reward scale rising
+  from ``reward_scale`` to ``final_reward_scale`` over ``anneal_steps`` updates, and the acting
+  noise xi drawn from a fixed set of ``noise_set_size`` vectors that shrinks to one over
+  ``noise_set_steps`` updates (:mod:`softq_tf.schedules`).
 - The target network is a delayed copy: every ``target_update_period`` steps
   target <- tau * Q + (1 - tau) * target. There is no target policy (Algorithm 1's mention of one
   was a mistake, per the authors).
@@ -20,8 +24,9 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from softq_tf import losses, networks, policies, updates
-from softq_tf.config_utils import positive_float, positive_int, require, validate_shared_fields
+from softq_tf import losses, networks, policies, schedules, updates
+from softq_tf.config_utils import (non_negative_int, positive_float, positive_int, require,
+                                   validate_shared_fields)
 
 STAT_NAMES = ("loss/q", "q/mean", "v_next/mean", "svgd/phi_norm", "kernel/bandwidth")
 
@@ -49,6 +54,18 @@ class SQLConfig:
       jit_compile: compile ``train_step`` with XLA (fuses the many small ops of the kernel and the
         particle layers; measured faster on CPU by ``benchmarks.throughput``). Same math; results
         differ from the plain graph only by float rounding.
+      anneal_steps: fine-tuning (Appendix D.1: 20 epochs = 200,000): over this many updates alpha
+        falls log-linearly from 1/``reward_scale`` to 1/``final_reward_scale``, i.e. the reward scale
+        rises from ``reward_scale`` (set it to the pretrained run's) to ``final_reward_scale``, and
+        stays there. 0 (default): the reward scale stays ``reward_scale``.
+      final_reward_scale: 1/alpha at the end of annealing (Appendix D.1: alpha 0.001 -> 1000);
+        must be >= ``reward_scale`` (alpha only falls) when ``anneal_steps`` > 0.
+      noise_set_size: fine-tuning: K_xi > 0 draws the acting noise xi uniformly from a fixed set of
+        K_xi vectors (drawn once from N(0, I) with the seed) instead of afresh from N(0, I).
+        0 (default): fresh noise. The SVGD particles of the update always use fresh noise.
+      noise_set_steps: over this many updates the set in use shrinks linearly from K_xi vectors to
+        the first one (Appendix D.1: 20 epochs), so acting becomes deterministic; 0: the whole set
+        throughout.
     """
 
     hidden_sizes: tuple = (128, 128)
@@ -65,11 +82,23 @@ class SQLConfig:
     squash_eps: float = 1e-6
     greedy_candidates: int = 64
     jit_compile: bool = True
+    anneal_steps: int = 0
+    final_reward_scale: float = 1000.0
+    noise_set_size: int = 0
+    noise_set_steps: int = 0
 
     def __post_init__(self):
         validate_shared_fields(self)
-        for name in ("kernel_h_min", "squash_eps"):
+        for name in ("kernel_h_min", "squash_eps", "final_reward_scale"):
             positive_float(name, getattr(self, name))
+        for name in ("anneal_steps", "noise_set_size", "noise_set_steps"):
+            non_negative_int(name, getattr(self, name))
+        require(not self.anneal_steps or self.final_reward_scale >= self.reward_scale,
+                "final_reward_scale", self.final_reward_scale,
+                f"must be >= reward_scale={self.reward_scale!r}: annealing only lowers alpha "
+                "(1/reward_scale), so the final alpha cannot be above the start")
+        require(not self.noise_set_steps or self.noise_set_size > 0, "noise_set_steps",
+                self.noise_set_steps, "needs noise_set_size > 0 (the set that shrinks)")
         for name in ("value_particles", "kernel_particles", "greedy_candidates"):
             positive_int(name, getattr(self, name))
         require(0.0 < self.kernel_update_ratio < 1.0, "kernel_update_ratio",
@@ -149,20 +178,50 @@ class SoftQLearner:
         self.policy_optimizer.build(self.sampler.trainable_variables)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
         self.rng = tf.random.Generator.from_seed(seed)
+        self.noise_set = None
+        if config.noise_set_size:  # K_xi fixed noise vectors [K_xi, A] (Appendix D.1)
+            self.noise_set = tf.Variable(tf.random.stateless_normal(
+                [config.noise_set_size, spec.act_dim], seed=[seed, 1]), trainable=False,
+                name="noise_set")
         self.policy = policies.SamplingPolicy(self.sampler, spec, self.q,
                                               config.greedy_candidates)
         self.train_step = updates.compile_train_step(self.update, spec, config.jit_compile)
 
     @property
     def stat_names(self):
-        """Names of the scalar statistics ``train_step`` returns (besides ``finite``)."""
-        return STAT_NAMES
+        """Names of the scalar statistics ``train_step`` returns (besides ``finite``); with a
+        schedule on, also its current value (``schedule/reward_scale``,
+        ``schedule/noise_set_size``)."""
+        return STAT_NAMES + tuple(name for name, on in (
+            ("schedule/reward_scale", self.config.anneal_steps),
+            ("schedule/noise_set_size", self.noise_set is not None)) if on)
+
+    def networks(self):
+        """The trained networks by name: what fine-tuning starts from."""
+        return dict(q=self.q, target_q=self.target_q, sampler=self.sampler)
 
     def checkpoint_items(self):
         """Everything that makes up the learner's state, for ``tf.train.Checkpoint``."""
-        return dict(q=self.q, target_q=self.target_q, sampler=self.sampler,
-                    q_optimizer=self.q_optimizer, policy_optimizer=self.policy_optimizer,
-                    step=self.step, rng=self.rng)
+        items = dict(self.networks(), q_optimizer=self.q_optimizer,
+                     policy_optimizer=self.policy_optimizer, step=self.step, rng=self.rng)
+        if self.noise_set is not None:
+            items["noise_set"] = self.noise_set
+        return items
+
+    def reward_scale(self):
+        """1/alpha at the current step: ``reward_scale``, or its log-linear annealing toward
+        ``final_reward_scale`` (Appendix D.1); a float32 scalar tensor, traceable."""
+        cfg = self.config
+        if not cfg.anneal_steps:
+            return tf.constant(cfg.reward_scale, tf.float32)
+        return schedules.log_linear(cfg.reward_scale, cfg.final_reward_scale, self.step,
+                                    cfg.anneal_steps)
+
+    def noise_set_in_use(self):
+        """How many of the fixed noise vectors acting draws from at the current step (Appendix
+        D.1's K_xi, shrinking linearly to 1); int32 scalar tensor. Needs ``noise_set_size`` > 0."""
+        return schedules.shrinking_set_size(self.config.noise_set_size, self.step,
+                                            self.config.noise_set_steps)
 
     def _log_density(self, obs, actions):
         return losses.squashed_log_density(self.q((obs, actions)), actions, self.config.squash_eps)
@@ -182,8 +241,15 @@ class SoftQLearner:
 
     def collect_action(self, obs):
         """Normalized actions a = f(xi; s) [N, A] for data collection at ``obs`` [N, O], with
-        xi ~ N(0, I) from ``self.rng`` (the paper's SQL adds no exploration noise); traceable."""
-        return self.sampler((obs, self.rng.normal([tf.shape(obs)[0], self.spec.act_dim])))
+        xi ~ N(0, I) from ``self.rng`` (the paper's SQL adds no exploration noise), or, with a noise
+        set, xi drawn uniformly from its first :meth:`noise_set_in_use` vectors; traceable."""
+        count = tf.shape(obs)[0]
+        if self.noise_set is None:
+            xi = self.rng.normal([count, self.spec.act_dim])
+        else:
+            index = self.rng.uniform([count], 0, self.noise_set_in_use(), dtype=tf.int32)
+            xi = tf.gather(self.noise_set, index)
+        return self.sampler((obs, xi))
 
     def update_from_noise(self, batch, uniform, xi):
         """One SQL update given its random draws (``train_step`` draws them from ``self.rng``).
@@ -203,8 +269,9 @@ class SoftQLearner:
         next_q = self.target_q((batch["next_obs"], uniform))  # [B, M]
         v_next = losses.soft_value(next_q, act_dim)  # [B]
         # eq. 11: regress Q(s, a) on the soft Bellman target.
+        reward_scale = self.reward_scale()
         target = losses.soft_bellman_target(batch["reward"], batch["terminated"], v_next,
-                                            cfg.reward_scale, cfg.discount)
+                                            reward_scale, cfg.discount)
         with tf.GradientTape() as tape:
             q_pred = self.q((obs, action))  # [B]
             q_loss = losses.soft_bellman_loss(q_pred, target)
@@ -219,7 +286,7 @@ class SoftQLearner:
             finite, [(self.q_optimizer, q_grads, self.q.trainable_variables),
                      (self.policy_optimizer, policy_grads, self.sampler.trainable_variables)],
             self.step, [(self.target_q, self.q)], cfg.target_update_period, cfg.tau)
-        return {
+        stats = {
             "loss/q": q_loss,
             "q/mean": tf.reduce_mean(q_pred),
             "v_next/mean": tf.reduce_mean(v_next),
@@ -227,3 +294,8 @@ class SoftQLearner:
             "kernel/bandwidth": tf.reduce_mean(h),
             "finite": finite,
         }
+        if cfg.anneal_steps:
+            stats["schedule/reward_scale"] = reward_scale
+        if self.noise_set is not None:
+            stats["schedule/noise_set_size"] = tf.cast(self.noise_set_in_use(), tf.float32)
+        return stats

@@ -53,6 +53,7 @@ class Trial:
       logdir: the run folder.
       overrides: ``"key=value"`` strings as for ``--override`` (a later one wins).
       env_kwargs: sorted ``(key, value)`` pairs of the env's constructor arguments.
+      init_from: a finished run's folder to start from (fine-tuning; ``--init_from``), or "".
     """
 
     algo: str
@@ -62,6 +63,7 @@ class Trial:
     logdir: str
     overrides: tuple = ()
     env_kwargs: tuple = ()
+    init_from: str = ""
 
 
 @dataclasses.dataclass
@@ -86,9 +88,11 @@ class TrialResult:
     error: str
 
 
-def trial_dir(out_dir, algo, env_id, seed):
-    """The run folder ``out_dir/runs/<algo>/<env id without 'softq_tf/'>/seed<k>``."""
-    return os.path.join(out_dir, "runs", algo, env_id.removeprefix("softq_tf/"), f"seed{seed}")
+def trial_dir(out_dir, algo, env_id, seed, variant=""):
+    """The run folder ``out_dir/runs/<algo>/<env id without 'softq_tf/'>/seed<k>``, with
+    ``<algo>-<variant>`` instead of ``<algo>`` for a named variant (e.g. ``sql-alpha0.1``)."""
+    label = f"{algo}-{variant}" if variant else algo
+    return os.path.join(out_dir, "runs", label, env_id.removeprefix("softq_tf/"), f"seed{seed}")
 
 
 def is_finished(logdir):
@@ -129,7 +133,7 @@ def _check_unique(name, values, example):
 
 
 def make_grid(out_dir, algos, env_ids, seeds, total_steps, overrides=(), algo_overrides=None,
-              env_kwargs=None):
+              env_kwargs=None, variant=""):
     """Every (algorithm, env, seed) trial, in that nesting order, with its folder in ``out_dir``.
 
     Args:
@@ -142,6 +146,8 @@ def make_grid(out_dir, algos, env_ids, seeds, total_steps, overrides=(), algo_ov
       algo_overrides: {algo: ("key=value", ...)} appended after ``overrides`` for that algorithm's
         trials (algorithms not in ``algos`` are ignored).
       env_kwargs: {env id: dict of constructor arguments} for envs of ``env_ids``.
+      variant: a name that sets these trials' folders apart from other settings of the same
+        algorithms (:func:`trial_dir`), e.g. ``alpha10``.
 
     Returns:
       a list of :class:`Trial`.
@@ -175,7 +181,8 @@ def make_grid(out_dir, algos, env_ids, seeds, total_steps, overrides=(), algo_ov
         experiment.build_configs(algo, total_steps, items)
     for env_id in env_ids:
         _check_env(env_id, json.dumps(env_kwargs.get(env_id, {}), sort_keys=True))
-    return [Trial(algo, env_id, seed, total_steps, trial_dir(str(out_dir), algo, env_id, seed),
+    return [Trial(algo, env_id, seed, total_steps,
+                  trial_dir(str(out_dir), algo, env_id, seed, variant),
                   per_algo[algo], tuple(sorted(env_kwargs.get(env_id, {}).items())))
             for algo in algos for env_id in env_ids for seed in seeds]
 
@@ -184,7 +191,7 @@ def _flat_settings(run):
     """A run's settings as {name: JSON-normalized value}, learner and loop fields by their own
     names (the names ``--override`` takes; no field is in both)."""
     saved = json.loads(json.dumps(run.to_json()))
-    flat = {key: saved[key] for key in ("algo", "env", "env_kwargs", "seed")}
+    flat = {key: saved[key] for key in ("algo", "env", "env_kwargs", "seed", "init_from")}
     flat.update(saved["learner"])
     flat.update(saved["loop"])
     return flat
@@ -209,12 +216,16 @@ def check_trials(trials):
         _check_env(trial.env_id, json.dumps(dict(trial.env_kwargs), sort_keys=True))
         if os.path.exists(trial.logdir) and not os.path.isdir(trial.logdir):
             raise ValueError(f"{trial.logdir} is a file: a trial's folder must be a directory")
+        if trial.init_from and not is_finished(trial.init_from):
+            raise ValueError(f"{trial.logdir} starts from {trial.init_from}, which is not a "
+                             "finished run: run the pretraining first")
         config_path = os.path.join(trial.logdir, "config.json")
         if not os.path.exists(config_path):
             continue
         wanted = _flat_settings(experiment.Run(
             trial.env_id, trial.algo, trial.seed, trial.logdir, learner_config, loop_config,
-            False, dict(trial.env_kwargs)))
+            False, dict(trial.env_kwargs), os.path.normpath(trial.init_from)
+            if trial.init_from else ""))
         saved = _flat_settings(experiment.load_run(config_path))
         differences = [f"{key} is {json.dumps(saved.get(key))} there, "
                        f"{json.dumps(wanted.get(key))} here"
@@ -306,6 +317,7 @@ def _command(trial, threads, resume):
              f"--logdir={trial.logdir}"]
             + [f"--override={item}" for item in trial.overrides]
             + [f"--env_kwargs={json.dumps(dict(trial.env_kwargs))}", f"--threads={threads}"]
+            + ([f"--init_from={trial.init_from}"] if trial.init_from else [])
             + (["--resume"] if resume else []))
 
 

@@ -2,11 +2,12 @@
 space.
 
     python -m softq_tf.train --env=softq_tf/MultiGoal-v0 --total_steps=20000 --seed=0 \
-        --logdir=runs/multigoal [--override=reward_scale=0.1 ...] [--resume]
+        --logdir=runs/multigoal [--override=reward_scale=0.1 ...] [--resume] [--init_from=RUN_DIR]
 
 Writes config.json, progress.csv, tensorboard/, checkpoints/ and, at the end, the policy/ and
 q_function/ SavedModels into --logdir. Exit codes: 0 success, 2 bad input (one line, no traceback:
-bad flags or overrides, an unknown env, a damaged config.json or no loadable checkpoint on --resume),
+bad flags or overrides, an unknown env, a damaged config.json or no loadable checkpoint on --resume,
+an --init_from that is not a finished run of the same algorithm and spaces),
 1 failure during training.
 """
 import json
@@ -30,6 +31,10 @@ flags.DEFINE_multi_string("override", [], "key=value for any field of the algori
 flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir.")
 flags.DEFINE_string("env_kwargs", "{}", "JSON object of keyword arguments for the env's "
                     "constructor, e.g. '{\"island_length\": 2.0}' (recorded in config.json).")
+flags.DEFINE_string("init_from", "", "Fine-tuning: start from the networks of this finished "
+                    "run (same algorithm and spaces) with fresh optimizers and an empty replay "
+                    "pool; recorded in config.json. --resume continues from the run's own "
+                    "checkpoint.")
 flags.DEFINE_integer("threads", 0, "TensorFlow threads (intra- and inter-op pools); 0 = "
                      "TensorFlow's default, one per core. Give parallel runs a share each.")
 
@@ -67,7 +72,7 @@ def main(argv):
         set_threads(FLAGS.threads)
         run = experiment.prepare(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
                                  FLAGS.logdir, FLAGS.override, FLAGS.resume,
-                                 parse_env_kwargs(FLAGS.env_kwargs))
+                                 parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
     except ValueError as e:
         cli.fail(2, e)
     try:

@@ -1,10 +1,14 @@
 """Building runs from requests: overrides, validation, and training a stock Gymnasium env."""
 import json
 import os
+import shutil
 
+import numpy as np
 import pytest
+import tensorflow as tf
 
-from softq_tf import experiment
+from softq_tf import EnvSpec, SoftQLearner, experiment
+from softq_tf.checkpoint import checkpoint_steps
 
 
 def test_overrides_are_typed_and_routed():
@@ -57,3 +61,94 @@ def test_env_kwargs_reach_the_env_and_are_recorded(tmp_path):
     os.makedirs(logdir)
     (logdir / "config.json").write_text(json.dumps(run.to_json()))
     assert experiment.load_run(str(logdir / "config.json")).env_kwargs == {"island_length": 2.0}
+
+
+TINY = ["min_pool=20", "batch_size=8", "hidden_sizes=8", "kernel_particles=4",
+        "value_particles=4", "log_every=50", "checkpoint_every=50"]
+BANDIT = "softq_tf/ContinuousBandit-v0"
+
+
+@pytest.fixture(scope="module")
+def pretrained(tmp_path_factory):
+    """A finished SQL run on the bandit: what the fine-tuning tests start from."""
+    logdir = tmp_path_factory.mktemp("pretrained") / "run"
+    experiment.execute(experiment.prepare(BANDIT, total_steps=100, logdir=str(logdir),
+                                          overrides=TINY + ["reward_scale=10"]))
+    return logdir
+
+
+def restored_networks(run_dir):
+    """The run's networks as in its last checkpoint, restored with its whole learner state."""
+    run = experiment.load_run(str(run_dir / "config.json"))
+    learner = experiment.ALGOS[run.algo][1](
+        EnvSpec.from_env(experiment.make_env(run.env_id)), run.learner_config, run.seed)
+    prefix = run_dir / "checkpoints" / f"ckpt-{checkpoint_steps(run_dir / 'checkpoints')[0]}"
+    tf.train.Checkpoint(**learner.checkpoint_items()).restore(str(prefix))
+    return learner
+
+
+def test_fine_tuning_starts_from_the_pretrained_networks_with_fresh_optimizers(pretrained):
+    source = restored_networks(pretrained)
+    assert int(source.q_optimizer.iterations) > 0  # the pretrained optimizer has moved
+    spec = EnvSpec.from_env(experiment.make_env(BANDIT))
+    learner = SoftQLearner(spec, experiment.build_configs("sql", 10, TINY)[0], seed=7)
+    fresh = [w.numpy() for w in learner.sampler.weights]
+    experiment.load_pretrained(learner, str(pretrained))
+    for name in ("q", "target_q", "sampler"):
+        for a, b in zip(getattr(source, name).weights, getattr(learner, name).weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert any(not np.array_equal(a, b.numpy()) for a, b in zip(fresh, learner.sampler.weights))
+    assert int(learner.q_optimizer.iterations) == int(learner.policy_optimizer.iterations) == 0
+    assert int(learner.step) == 0
+
+
+def test_fine_tuning_run_records_its_start_and_resumes_from_its_own_checkpoint(pretrained,
+                                                                              tmp_path):
+    """A fine-tuning run killed after its step-100 checkpoint resumes from that checkpoint, even
+    with the pretrained run gone, and ends bit-identical to an uninterrupted one (every bandit
+    step ends an episode, so every checkpoint is at an episode boundary)."""
+    source = tmp_path / "pretrained"
+    shutil.copytree(pretrained, source)
+
+    def fine_tune(name):
+        run = experiment.prepare(BANDIT, total_steps=150, logdir=str(tmp_path / name),
+                                 overrides=TINY + ["reward_scale=10", "anneal_steps=100",
+                                                   "noise_set_size=4", "noise_set_steps=100"],
+                                 init_from=str(source))
+        experiment.execute(run)
+        return tmp_path / name
+
+    uninterrupted, interrupted = fine_tune("a"), fine_tune("b")
+    saved = json.loads((interrupted / "config.json").read_text())
+    assert saved["init_from"] == str(source)
+    shutil.rmtree(interrupted / "policy")  # as if killed after the step-100 checkpoint
+    for path in (interrupted / "checkpoints").glob("ckpt-150*"):
+        path.unlink()
+    shutil.move(source, tmp_path / "moved-away")
+    experiment.execute(experiment.prepare(BANDIT, logdir=str(interrupted), resume=True))
+    for a, b in zip(restored_networks(uninterrupted).networks().values(),
+                    restored_networks(interrupted).networks().values()):
+        for x, y in zip(a.weights, b.weights):
+            np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+@pytest.mark.parametrize("change,args,message", [
+    (None, dict(overrides=["hidden_sizes=9"]), r"weight 0 has shape \(1, 8\) there and \(1, 9\)"),
+    (None, dict(algo="ddpg", overrides=["hidden_sizes=8"]), "is a sql run; this run is ddpg"),
+    (None, dict(env_id="softq_tf/MultiGoal-v0"), "needs the same spaces"),
+    ("unfinished", {}, "not a finished run: it has no exported policy/"),
+    ("not a run", {}, "not a run: it has no config.json"),
+])
+def test_fine_tuning_rejects_runs_it_cannot_start_from(pretrained, tmp_path, change, args,
+                                                       message):
+    source = tmp_path / "source"
+    shutil.copytree(pretrained, source)
+    if change == "unfinished":
+        shutil.rmtree(source / "policy")
+    elif change == "not a run":
+        (source / "config.json").unlink()
+    request = dict(env_id=BANDIT, total_steps=50, logdir=str(tmp_path / "new"), overrides=TINY)
+    request.update(args)
+    with pytest.raises(ValueError, match=message):
+        experiment.prepare(init_from=str(source), **request)
+    assert not (tmp_path / "new").exists()  # nothing written

@@ -30,8 +30,9 @@ class CounterEnv(gym.Env):
         return (np.full(1, self.t, np.float32), reward, self.t == self.terminate_at, False, {})
 
 
-def make_learner(low=-1.0, high=1.0):
-    config = SQLConfig(hidden_sizes=(8,), kernel_particles=4, value_particles=4, jit_compile=False)
+def make_learner(low=-1.0, high=1.0, **config_fields):
+    config = SQLConfig(hidden_sizes=(8,), kernel_particles=4, value_particles=4, jit_compile=False,
+                       **config_fields)
     return SoftQLearner(EnvSpec(1, 1, (low,), (high,)), config, seed=0)
 
 
@@ -204,7 +205,17 @@ def test_serial_loop_resumes_bit_identically_and_acts_after_each_update(tmp_path
     assert not np.array_equal(serial.q.weights[0].numpy(), overlapped.q.weights[0].numpy())
 
 
-def assert_resume_at_step_20_is_bit_identical(tmp_path, **loop_options):
+def test_resume_in_the_middle_of_the_fine_tuning_schedules_is_bit_identical(tmp_path):
+    """Alpha annealing and the shrinking noise set (Appendix D.1) over 30 updates; the resume at
+    step 20 falls after 11 of them, and the resumed run continues both schedules exactly."""
+    schedules = dict(reward_scale=1.0, anneal_steps=30, final_reward_scale=100.0,
+                     noise_set_size=4, noise_set_steps=30)
+    learner = assert_resume_at_step_20_is_bit_identical(tmp_path, learner_config=schedules)
+    assert int(learner.step) == 31 and int(learner.noise_set_in_use()) == 1
+    assert float(learner.reward_scale()) == pytest.approx(100.0)
+
+
+def assert_resume_at_step_20_is_bit_identical(tmp_path, learner_config=None, **loop_options):
     """Trains 40 steps uninterrupted and 20 + 20 with a resume at step 20 (an episode end); asserts
     equal weights and returns the uninterrupted learner."""
     def env():
@@ -213,10 +224,11 @@ def assert_resume_at_step_20_is_bit_identical(tmp_path, **loop_options):
     def loop(total_steps):
         return small_loop(total_steps=total_steps, checkpoint_every=10, **loop_options)
 
-    uninterrupted = make_learner()
+    learner_config = learner_config or {}
+    uninterrupted = make_learner(**learner_config)
     train(env(), uninterrupted, loop(40), logdir=str(tmp_path / "a"))
-    train(env(), make_learner(), loop(20), logdir=str(tmp_path / "b"))
-    resumed = make_learner()
+    train(env(), make_learner(**learner_config), loop(20), logdir=str(tmp_path / "b"))
+    resumed = make_learner(**learner_config)
     train(env(), resumed, loop(40), logdir=str(tmp_path / "b"), resume=True)
     for a, b in zip(uninterrupted.q.weights + uninterrupted.sampler.weights,
                     resumed.q.weights + resumed.sampler.weights):

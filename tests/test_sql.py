@@ -90,6 +90,60 @@ def test_config_needs_two_fixed_particles():
         SQLConfig(kernel_particles=3, kernel_update_ratio=0.5)
 
 
+@pytest.mark.parametrize("fields,field", [
+    (dict(anneal_steps=-1), "anneal_steps"), (dict(noise_set_steps=-5), "noise_set_steps"),
+    (dict(reward_scale=10.0, anneal_steps=100, final_reward_scale=5.0), "final_reward_scale"),
+    (dict(noise_set_size=0, noise_set_steps=100), "noise_set_steps"),
+    (dict(noise_set_size=-2), "noise_set_size")])
+def test_config_rejects_bad_schedules(fields, field):
+    with pytest.raises(ValueError, match=field):
+        SQLConfig(**fields)
+
+
+def test_annealed_reward_scale_reaches_the_bellman_target_without_a_retrace(tiny_spec,
+                                                                           tiny_config):
+    """alpha from 1 to 1/16 over 4 updates: the reward scale doubles each update, then stays at
+    16, and each update equals one of a learner with that reward scale held constant."""
+    config = dataclasses.replace(tiny_config, reward_scale=1.0, anneal_steps=4,
+                                 final_reward_scale=16.0)
+    annealed = SoftQLearner(tiny_spec, config, seed=2)
+    scales = [annealed.train_step(make_batch(tiny_spec, 16, seed=i))["schedule/reward_scale"]
+              for i in range(6)]
+    np.testing.assert_allclose(scales, [1, 2, 4, 8, 16, 16], rtol=1e-6)
+    assert annealed.train_step.experimental_get_tracing_count() == 1
+    assert "schedule/reward_scale" in annealed.stat_names
+
+    annealed, constant = (SoftQLearner(tiny_spec, c, seed=2) for c in (
+        config, dataclasses.replace(tiny_config, reward_scale=4.0)))
+    annealed.step.assign(2)  # the schedule's reward scale 4 (see above)
+    batch = make_batch(tiny_spec, 16, seed=9)
+    rng = np.random.default_rng(0)
+    uniform = rng.uniform(-1, 1, (16, config.value_particles, 2)).astype(np.float32)
+    xi = rng.normal(size=(16, config.kernel_particles, 2)).astype(np.float32)
+    losses = [float(learner.update_from_noise(batch, uniform, xi)["loss/q"])
+              for learner in (annealed, constant)]
+    assert losses[0] == pytest.approx(losses[1], rel=1e-6)
+
+
+def test_noise_set_makes_acting_deterministic_once_it_has_shrunk(tiny_spec, tiny_config):
+    """K_xi = 4 vectors shrinking to 1 over 6 updates: at first acting draws from 4 noise vectors
+    (4 distinct actions at one state), at the end always from the first one."""
+    config = dataclasses.replace(tiny_config, noise_set_size=4, noise_set_steps=6)
+    learner = SoftQLearner(tiny_spec, config, seed=0)
+    obs = tf.ones([400, tiny_spec.obs_dim])
+    assert len(np.unique(learner.collect_action(obs).numpy(), axis=0)) == 4
+    assert int(learner.noise_set_in_use()) == 4
+    learner.step.assign(3)
+    assert int(learner.noise_set_in_use()) == 3  # 4 - floor(3 * 3 / 6)
+    learner.step.assign(6)
+    actions = learner.collect_action(obs).numpy()
+    expected = learner.sampler((obs[:1], learner.noise_set[:1])).numpy()
+    np.testing.assert_array_equal(actions, np.repeat(expected, 400, axis=0))
+    stats = learner.train_step(make_batch(tiny_spec, 16))
+    assert float(stats["schedule/noise_set_size"]) == 1.0
+    assert "noise_set" in learner.checkpoint_items()
+
+
 MODES = np.array([[0.5, 0.5], [-0.5, 0.5], [0.5, -0.5], [-0.5, -0.5]], np.float32)
 MODE_SIGMA = 0.25  # modes 4 sigma apart: the density has four separate peaks (checked below)
 

@@ -262,3 +262,20 @@ def test_run_sweep_rejects_bad_input_before_starting_anything(tmp_path):
     with pytest.raises(ValueError, match="repeat"):
         sweep.run_sweep(trials * 2)
     assert not os.listdir(tmp_path)
+
+
+def test_fine_tuning_trials_start_from_a_finished_run_in_their_own_folder(history, tmp_path):
+    pretrained, ddpg_run = history["trials"][0], history["trials"][2]  # both finished
+    trial, = sweep.make_grid(tmp_path, ("sql",), (BANDIT,), (0,), 100, overrides=SMALL,
+                             algo_overrides={"sql": SQL_SMALL}, variant="finetuned")
+    assert trial.logdir == str(tmp_path / "runs" / "sql-finetuned" / "ContinuousBandit-v0"
+                               / "seed0")
+    with pytest.raises(ValueError, match="not a finished run: run the pretraining first"):
+        sweep.check_trials([dataclasses.replace(trial, init_from=str(tmp_path / "nowhere"))])
+    fine_tuning = dataclasses.replace(trial, init_from=pretrained.logdir)
+    result, = sweep.run_sweep([fine_tuning])
+    assert result.status == "finished", result.error
+    with open(os.path.join(trial.logdir, "config.json")) as f:
+        assert json.load(f)["init_from"] == os.path.normpath(pretrained.logdir)
+    with pytest.raises(ValueError, match="init_from is"):  # the folder started elsewhere
+        sweep.check_trials([dataclasses.replace(trial, init_from=ddpg_run.logdir)])

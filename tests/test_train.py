@@ -50,6 +50,10 @@ def test_cli_trains_multigoal_and_writes_every_file(tmp_path):
     (["--env=softq_tf/QuadrupedMaze-v1", '--env_kwargs={"island_length": -2}'], "island_length"),
     (["--threads=-1"], "--threads=-1"),
     (["--env=softq_tf/SwimmerFinish-v0"], "SwimmerFinish-v1"),  # names the current version
+    (["--init_from=/nonexistent/run"], "not a run"),
+    (["--override=anneal_steps=-1"], "anneal_steps=-1"),
+    (["--override=reward_scale=10", "--override=anneal_steps=10",
+      "--override=final_reward_scale=2"], "final alpha cannot be above the start"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     result = run_cli(f"--logdir={tmp_path / 'run'}", *args)
