@@ -27,7 +27,7 @@ import time
 from absl import app, flags
 
 from softq_tf import sweep
-from softq_tf.checkpoint import write_json_atomic
+from softq_tf.files import write_json_atomic
 from softq_tf.metrics import read_progress
 
 flags.DEFINE_integer("steps", 5000, "Environment steps per trial.")

@@ -32,8 +32,8 @@ from absl import app, flags  # noqa: E402
 
 from softq_tf import (DDPGConfig, DDPGLearner, EnvSpec, LoopConfig, SoftQLearner,  # noqa: E402
                       SQLConfig, export, train, xla_cpu)
-from softq_tf.checkpoint import write_json_atomic  # noqa: E402
 from softq_tf.experiment import make_env  # noqa: E402
+from softq_tf.files import write_json_atomic  # noqa: E402
 from softq_tf.metrics import read_progress  # noqa: E402
 
 flags.DEFINE_string("out", "benchmarks/results/throughput.json", "JSON file for the results.")

@@ -13,7 +13,7 @@ from absl import flags
 
 from paper_repro import profiles
 from softq_tf import cli, sweep
-from softq_tf.checkpoint import write_json_atomic
+from softq_tf.files import write_json_atomic
 from softq_tf.metrics import read_progress
 
 flags.DEFINE_string("profile", "quick", "smoke (seconds), quick (laptop, default) or paper.")

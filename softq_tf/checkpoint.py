@@ -10,11 +10,12 @@ A checkpoint ``ckpt-<step>`` in ``<logdir>/checkpoints`` is three things, writte
    file ``checkpoint`` (atomically: TensorFlow writes a temporary file and renames it) and deletes
    checkpoints beyond ``max_to_keep``.
 
-Side files are written to a temporary name, flushed to disk and renamed. Resuming does not trust the
-state file (it can lag behind the files, and TensorFlow silently ignores a damaged one): it scans the
-directory for ``ckpt-<step>.index`` files and, newest first, takes the first checkpoint that passes
-:func:`verify` (both side files parse and agree with the step and the learner's shapes, and every
-tensor reads back with a matching checksum) and then restores. What a crash leaves behind:
+Side files are written with :func:`softq_tf.files.write_atomic` (a temporary file, flushed to disk
+and renamed, then the folder flushed). Resuming does not trust the state file (it can lag behind the
+files, and TensorFlow silently ignores a damaged one): it scans the directory for
+``ckpt-<step>.index`` files and, newest first, takes the first checkpoint that passes :func:`verify`
+(both side files parse and agree with the step and the learner's shapes, and every tensor reads back
+with a matching checksum) and then restores. What a crash leaves behind:
 
 - killed while writing side files: a ``*.tmp`` file, ignored and deleted by the next save;
 - killed between the side files and the TensorFlow files: side files without an ``.index``; ignored;
@@ -47,6 +48,7 @@ import signal
 import tensorflow as tf
 from absl import logging
 
+from softq_tf.files import write_json_atomic
 from softq_tf.replay import ReplayBuffer
 
 CRASH_ENV_VAR = "SOFTQ_TF_TEST_CRASH_AT"
@@ -57,16 +59,6 @@ _DAMAGE = (OSError, ValueError, KeyError, IndexError, TypeError, tf.errors.OpErr
 
 class NoUsableCheckpointError(ValueError):
     """Resuming was asked for, checkpoints exist, and none of them loads."""
-
-
-def write_json_atomic(path, data):
-    """Writes ``data`` as JSON to ``path`` through a flushed temporary file and a rename."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _crash_point(point, step):

@@ -8,6 +8,8 @@ import os
 
 import tensorflow as tf
 
+from softq_tf.files import write_atomic
+
 LOOP_COLUMNS = ("step", "episodes", "episode_return", "episode_length", "eval_return",
                 "steps_per_sec", "elapsed_sec")
 
@@ -93,12 +95,13 @@ class MetricsWriter:
     def _truncate_after(self, step):
         with open(self.path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", newline="") as f:
+
+        def write(f):
             writer = csv.DictWriter(f, self.columns, extrasaction="ignore")
             writer.writeheader()
             writer.writerows(rows)
-        os.replace(tmp, self.path)
+
+        write_atomic(self.path, write)
 
     def write(self, row):
         """Writes one row (missing columns stay empty) and its numbers to TensorBoard."""

@@ -8,11 +8,13 @@ every step (see ``benchmarks/README.md`` for what that saves). The eager methods
 
 Saved as a plain ``.npz`` of arrays (no pickle), written atomically, so a checkpoint can carry it.
 """
-import os
 import zipfile
 
 import numpy as np
 import tensorflow as tf
+
+from softq_tf.files import write_atomic
+
 
 def row_width(obs_dim, act_dim):
     """Width 2 O + A + 2 of a packed transition row."""
@@ -125,14 +127,11 @@ class ReplayBuffer(tf.Module):
         return unpack_rows(rows, self._obs_dim, self._act_dim)
 
     def save(self, path):
-        """Writes the filled part and the write position to ``path`` (.npz, atomically)."""
-        tmp = f"{path}.tmp"
-        with open(tmp, "wb") as f:
-            np.savez(f, capacity=self.capacity, next=int(self.next_index), size=self.size,
-                     **self.contents())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        """Writes the filled part and the write position to ``path`` (.npz, with
+        :func:`softq_tf.files.write_atomic`)."""
+        contents = self.contents()
+        write_atomic(path, lambda f: np.savez(f, capacity=self.capacity, next=int(self.next_index),
+                                              size=self.size, **contents), binary=True)
 
     @classmethod
     def load(cls, path):

@@ -31,6 +31,7 @@ import time
 from absl import app, flags, logging
 
 from softq_tf import cli, experiment
+from softq_tf.files import write_atomic
 from softq_tf.metrics import read_progress
 from softq_tf.specs import EnvSpec
 
@@ -383,17 +384,18 @@ def _report(trials, results, running, pending, steps_at_start, start):
 
 
 def write_summary(results, path):
-    """Writes one CSV row per trial result to ``path`` (a temporary file renamed over it)."""
+    """Writes one CSV row per trial result to ``path`` (atomically: :func:`write_atomic`)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", newline="") as f:
+
+    def write(f):
         writer = csv.writer(f)
         writer.writerow(SUMMARY_COLUMNS)
         for r in results:
             writer.writerow([r.trial.algo, r.trial.env_id, r.trial.seed,
                              " ".join(r.trial.overrides), r.status, r.steps, r.final_return,
                              round(r.wall_sec, 1), r.error, r.trial.logdir])
-    os.replace(tmp, path)
+
+    write_atomic(path, write)
 
 
 def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,

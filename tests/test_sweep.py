@@ -25,7 +25,8 @@ import sys
 import pytest
 
 from softq_tf import experiment, sweep
-from softq_tf.checkpoint import CRASH_ENV_VAR, write_json_atomic
+from softq_tf.checkpoint import CRASH_ENV_VAR
+from softq_tf.files import write_json_atomic
 
 BANDIT = "softq_tf/ContinuousBandit-v0"
 # Tiny and without XLA (each compile costs seconds); checkpoints at 150 and 300, none at 200.
