@@ -2,11 +2,13 @@
 
 This is the library side of ``python -m softq_tf.train`` and of the figure scripts, which call it for
 every (algorithm, env, seed). A run folder holds ``config.json``, ``progress.csv``, ``tensorboard/``,
-``checkpoints/`` and, once finished, ``policy/`` and ``q_function/`` SavedModels.
+``checkpoints/``, ``.lock`` (held while a process trains in it) and, once finished, ``policy/`` and
+``q_function/`` SavedModels.
 
 A run can start from another finished run's networks (fine-tuning, paper Sec. 5.3):
 :func:`load_pretrained`, or ``init_from`` of :func:`prepare`.
 """
+import contextlib
 import dataclasses
 import json
 import os
@@ -17,7 +19,8 @@ from absl import logging
 import tensorflow as tf
 
 from softq_tf import ddpg, envs, export, loop, sql, xla_cpu
-from softq_tf.checkpoint import checkpoint_steps, write_json_atomic
+from softq_tf.checkpoint import checkpoint_steps
+from softq_tf.files import hold_run_folder, write_json_atomic
 from softq_tf.specs import EnvSpec
 
 # Each algorithm's config class and learner class.
@@ -177,7 +180,8 @@ def load_pretrained(learner, run_dir):
     if source_run.algo != algo:
         raise ValueError(f"{flag} is a {source_run.algo} run; this run is {algo}: fine-tuning "
                          "needs a run of the same algorithm")
-    source_spec = EnvSpec.from_env(make_env(source_run.env_id, source_run.env_kwargs))
+    with make_env(source_run.env_id, source_run.env_kwargs) as source_env:
+        source_spec = EnvSpec.from_env(source_env)
     if source_spec != learner.spec:
         raise ValueError(f"{flag} was trained on {source_run.env_id} with {source_spec}; this "
                          f"run's env has {learner.spec}: fine-tuning needs the same spaces")
@@ -231,7 +235,8 @@ def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/defaul
         raise ValueError(f"--env_kwargs={env_kwargs!r} is invalid: give a JSON object of the "
                          "env's constructor arguments, e.g. {\"island_length\": 2.0}")
     learner_config, loop_config = build_configs(algo, total_steps, overrides)
-    spec = EnvSpec.from_env(make_env(env_id, env_kwargs))  # rejects bad ids and spaces early
+    with make_env(env_id, env_kwargs) as env:
+        spec = EnvSpec.from_env(env)  # rejects bad ids and spaces early
     if init_from:
         load_pretrained(ALGOS[algo][1](spec, learner_config, seed), init_from)
     return Run(env_id, algo, seed, logdir, learner_config, loop_config, resume,
@@ -242,24 +247,37 @@ def execute(run):
     """Trains ``run`` (from the networks of ``run.init_from`` unless it resumes from a checkpoint of
     its own) and exports ``policy/`` and ``q_function/`` into its logdir.
 
+    The run folder is held (:func:`softq_tf.files.hold_run_folder`) from before its first write to
+    the end, so a second process cannot train into it meanwhile. The environments are closed at
+    the end, also on an error.
+
+    Args:
+      run: a :class:`Run` from :func:`prepare`.
+
     Returns:
       the training summary of :func:`softq_tf.loop.train`.
+
+    Raises:
+      softq_tf.files.RunFolderBusyError: another process holds the run folder (nothing is
+        written).
     """
     os.makedirs(run.logdir, exist_ok=True)
-    config_path = os.path.join(run.logdir, "config.json")
-    if not (run.resume and os.path.exists(config_path)):  # a resumed run keeps its file as is
-        write_json_atomic(config_path, run.to_json())
-    env = make_env(run.env_id, run.env_kwargs)
-    eval_env = make_env(run.env_id, run.env_kwargs) if run.loop_config.eval_every else None
-    xla_cpu.use_xnn_fusions()  # before the learner's first XLA compile
-    learner = ALGOS[run.algo][1](EnvSpec.from_env(env), run.learner_config, run.seed)
-    if run.init_from and not checkpoint_steps(os.path.join(run.logdir, "checkpoints")):
-        load_pretrained(learner, run.init_from)  # a resumed run continues from its checkpoint
-    summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
-                         resume=run.resume, env_id=run.env_id)
-    export.save_policy(learner.policy, os.path.join(run.logdir, "policy"), run.to_json())
-    export.save_q_function(learner.q, learner.spec, os.path.join(run.logdir, "q_function"),
-                           run.to_json())
+    with hold_run_folder(run.logdir), contextlib.ExitStack() as envs_to_close:
+        config_path = os.path.join(run.logdir, "config.json")
+        if not (run.resume and os.path.exists(config_path)):  # a resumed run keeps its file as is
+            write_json_atomic(config_path, run.to_json())
+        env = envs_to_close.enter_context(make_env(run.env_id, run.env_kwargs))
+        eval_env = (envs_to_close.enter_context(make_env(run.env_id, run.env_kwargs))
+                    if run.loop_config.eval_every else None)
+        xla_cpu.use_xnn_fusions()  # before the learner's first XLA compile
+        learner = ALGOS[run.algo][1](EnvSpec.from_env(env), run.learner_config, run.seed)
+        if run.init_from and not checkpoint_steps(os.path.join(run.logdir, "checkpoints")):
+            load_pretrained(learner, run.init_from)  # a resumed run continues from its checkpoint
+        summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
+                             resume=run.resume, env_id=run.env_id)
+        export.save_policy(learner.policy, os.path.join(run.logdir, "policy"), run.to_json())
+        export.save_q_function(learner.q, learner.spec, os.path.join(run.logdir, "q_function"),
+                               run.to_json())
     logging.info("finished %s on %s (seed %d): %d steps, %d episodes; exported to %s", run.algo,
                  run.env_id, run.seed, summary["steps"], summary["episodes"], run.logdir)
     return summary

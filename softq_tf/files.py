@@ -1,13 +1,22 @@
-"""How the package writes its state to disk: whole files replaced atomically.
+"""How the package writes its state to disk: whole files replaced atomically, and one writer per
+run folder.
 
 :func:`write_atomic` is the one way a state file is replaced (a checkpoint's side files, the
 replay ``.npz``, ``config.json``, the ``progress.csv`` rewrite on resume, a sweep's summary): a
 reader, or a run resumed after a crash or power loss, sees the old content or the new one, never
-a mix.
+a mix. :func:`hold_run_folder` keeps a second process from training into a folder a live process
+is training in (a ``--resume`` on a running run, a scheduler starting a job twice).
 """
 import contextlib
+import fcntl
 import json
 import os
+
+LOCK_FILE = ".lock"
+
+
+class RunFolderBusyError(ValueError):
+    """Another live process holds the run folder's lock (:func:`hold_run_folder`)."""
 
 
 def _fsync_folder(folder):
@@ -50,3 +59,36 @@ def write_atomic(path, write, binary=False):
 def write_json_atomic(path, data):
     """Writes ``data`` as JSON to ``path`` with :func:`write_atomic`."""
     write_atomic(path, lambda f: json.dump(data, f, indent=1))
+
+
+@contextlib.contextmanager
+def hold_run_folder(logdir):
+    """Holds the run folder ``logdir`` for the block: no other process can hold it meanwhile.
+
+    The hold is an advisory ``fcntl.flock`` on ``<logdir>/.lock`` (created if missing, left in
+    place afterwards), which holds the holder's pid. The kernel releases it when the holder's
+    process ends however it ends, so a run killed with SIGKILL leaves no stale lock. The folder
+    must exist. ``flock`` is reliable on local file systems; on network file systems it depends on
+    the server.
+
+    Raises:
+      RunFolderBusyError: another process holds it (one line naming the folder and its pid);
+        nothing in the folder is changed.
+    """
+    path = os.path.join(logdir, LOCK_FILE)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # Empty only in the instant between the holder's lock and its pid write.
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            raise RunFolderBusyError(
+                f"--logdir={logdir!r} is in use by process {holder}, which holds {path}: one "
+                "process trains in a run folder at a time; wait for it to end or stop it with "
+                "SIGTERM, then --resume") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -5,10 +5,13 @@ space.
         --logdir=runs/multigoal [--override=reward_scale=0.1 ...] [--resume] [--init_from=RUN_DIR]
 
 Writes config.json, progress.csv, tensorboard/, checkpoints/ and, at the end, the policy/ and
-q_function/ SavedModels into --logdir. Exit codes: 0 success, 2 bad input (one line, no traceback:
-bad flags or overrides, an unknown env, a damaged config.json or no loadable checkpoint on --resume,
-an --init_from that is not a finished run of the same algorithm and spaces),
-1 failure during training.
+q_function/ SavedModels into --logdir, which it holds for the whole run (a ``.lock`` file): one
+process trains in a run folder at a time.
+
+Exit codes: 0 success, 2 bad input (one line, no traceback: bad flags or overrides, an unknown env,
+a damaged config.json or no loadable checkpoint on --resume, an --init_from that is not a finished
+run of the same algorithm and spaces, a --logdir another live process is training in, naming its
+pid), 1 failure during training.
 """
 import json
 import os
@@ -18,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from softq_tf import checkpoint, cli, experiment, loop  # noqa: E402
+from softq_tf import checkpoint, cli, experiment, files, loop  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id.")
@@ -77,7 +80,7 @@ def main(argv):
         cli.fail(2, e)
     try:
         experiment.execute(run)
-    except checkpoint.NoUsableCheckpointError as e:
+    except (checkpoint.NoUsableCheckpointError, files.RunFolderBusyError) as e:
         cli.fail(2, e)
     except loop.NonFiniteError as e:
         cli.fail(1, e)

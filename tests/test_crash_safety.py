@@ -3,7 +3,8 @@
 Kill points: inside a checkpoint save between the side files and the TensorFlow files, and between
 the TensorFlow files and the manager's state file (``SOFTQ_TF_TEST_CRASH_AT``, see
 :mod:`softq_tf.checkpoint`), and from outside at whatever the run is doing once a checkpoint appears,
-followed by a truncated newest checkpoint.
+followed by a truncated newest checkpoint (the killed process's run folder lock does not block the
+resume).
 """
 import csv
 import os
@@ -15,6 +16,7 @@ import time
 import pytest
 
 from softq_tf.checkpoint import CRASH_ENV_VAR, checkpoint_steps
+from softq_tf.files import LOCK_FILE
 
 RUN = ["--env=softq_tf/ContinuousBandit-v0", "--override=min_pool=50", "--override=log_every=50",
        "--override=checkpoint_every=100", "--override=hidden_sizes=16",
@@ -70,6 +72,8 @@ def test_killed_from_outside_then_newest_truncated_resumes_with_a_warning(tmp_pa
         time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL
+    # Its lock file stays, naming it; the lock itself died with it, so the resume below may run.
+    assert (logdir / LOCK_FILE).read_text() == f"{process.pid}\n"
     newest = checkpoint_steps(logdir / "checkpoints")[0]
     data = logdir / "checkpoints" / f"ckpt-{newest}.data-00000-of-00001"
     os.truncate(data, os.path.getsize(data) // 2)

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from softq_tf import EnvSpec, SoftQLearner, experiment
 from softq_tf.checkpoint import checkpoint_steps
+from softq_tf.files import LOCK_FILE, RunFolderBusyError, hold_run_folder
 
 
 def test_overrides_are_typed_and_routed():
@@ -152,3 +153,39 @@ def test_fine_tuning_rejects_runs_it_cannot_start_from(pretrained, tmp_path, cha
     with pytest.raises(ValueError, match=message):
         experiment.prepare(init_from=str(source), **request)
     assert not (tmp_path / "new").exists()  # nothing written
+
+
+def test_prepare_and_execute_close_their_envs_also_on_error(tmp_path, monkeypatch):
+    built, closed = [], []
+    make_env = experiment.make_env
+
+    def recording_make_env(*args, **kwargs):
+        env = make_env(*args, **kwargs)
+        close = env.close
+        env.close = lambda: (closed.append(env), close())
+        built.append(env)
+        return env
+
+    def failing_train(*args, **kwargs):
+        raise RuntimeError("training broke")
+
+    monkeypatch.setattr(experiment, "make_env", recording_make_env)
+    run = experiment.prepare(BANDIT, total_steps=10, logdir=str(tmp_path / "run"),
+                             overrides=TINY + ["eval_every=5"])
+    assert len(built) == 1 and closed == built  # the env built to validate the request
+    monkeypatch.setattr(experiment.loop, "train", failing_train)
+    with pytest.raises(RuntimeError, match="training broke"):
+        experiment.execute(run)
+    # and the training and evaluation envs, each once
+    assert len(built) == len(closed) == 3 and {id(e) for e in closed} == {id(e) for e in built}
+    with hold_run_folder(run.logdir):  # released as well
+        pass
+
+
+def test_execute_in_a_held_run_folder_raises_and_writes_nothing(tmp_path):
+    run = experiment.prepare(BANDIT, total_steps=10, logdir=str(tmp_path / "run"), overrides=TINY)
+    os.makedirs(run.logdir)
+    with hold_run_folder(run.logdir):
+        with pytest.raises(RunFolderBusyError, match=f"in use by process {os.getpid()}"):
+            experiment.execute(run)
+    assert os.listdir(run.logdir) == [LOCK_FILE]

@@ -1,10 +1,11 @@
-"""State files: atomic replacement."""
+"""State files: atomic replacement, and the lock that keeps one writer per run folder."""
 import json
 import os
 
 import pytest
 
-from softq_tf.files import write_atomic, write_json_atomic
+from softq_tf.files import (LOCK_FILE, RunFolderBusyError, hold_run_folder, write_atomic,
+                            write_json_atomic)
 
 
 def test_write_atomic_writes_text_binary_and_json(tmp_path):
@@ -31,3 +32,17 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         write_atomic(path, write_half_then_fail)
     assert json.loads(path.read_text()) == {"step": 1}
     assert os.listdir(tmp_path) == ["state.json"]
+
+
+def test_a_held_run_folder_refuses_a_second_holder_naming_folder_and_pid(tmp_path):
+    with hold_run_folder(tmp_path):
+        assert (tmp_path / LOCK_FILE).read_text() == f"{os.getpid()}\n"
+        # flock conflicts between two opens of the file even within one process.
+        with pytest.raises(RunFolderBusyError) as busy:
+            with hold_run_folder(tmp_path):
+                pass
+        message = str(busy.value)
+        assert str(tmp_path) in message and f"process {os.getpid()}" in message
+        assert "\n" not in message
+    with hold_run_folder(tmp_path):  # released at the end of the block
+        pass
