@@ -2,7 +2,8 @@
 parsing that treats a bad flag as bad input.
 
 Exit codes across the project's CLIs: 0 success, 1 a failure while running (training, a trial),
-2 bad input (nothing was started or changed).
+2 bad input (nothing was started or changed), 3 stopped by SIGTERM or SIGINT after writing a
+checkpoint (``softq_tf.train``; it resumes with ``--resume``).
 """
 import sys
 

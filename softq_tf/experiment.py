@@ -243,7 +243,7 @@ def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/defaul
                dict(env_kwargs or {}), os.path.normpath(init_from) if init_from else "")
 
 
-def execute(run):
+def execute(run, stop=None):
     """Trains ``run`` (from the networks of ``run.init_from`` unless it resumes from a checkpoint of
     its own) and exports ``policy/`` and ``q_function/`` into its logdir.
 
@@ -253,6 +253,9 @@ def execute(run):
 
     Args:
       run: a :class:`Run` from :func:`prepare`.
+      stop: passed to :func:`softq_tf.loop.train`: a callable polled before every environment
+        step; once it returns true, training writes a checkpoint and raises
+        :class:`softq_tf.loop.StopRequested` (nothing is exported).
 
     Returns:
       the training summary of :func:`softq_tf.loop.train`.
@@ -274,7 +277,7 @@ def execute(run):
         if run.init_from and not checkpoint_steps(os.path.join(run.logdir, "checkpoints")):
             load_pretrained(learner, run.init_from)  # a resumed run continues from its checkpoint
         summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
-                             resume=run.resume, env_id=run.env_id)
+                             resume=run.resume, env_id=run.env_id, stop=stop)
         export.save_policy(learner.policy, os.path.join(run.logdir, "policy"), run.to_json())
         export.save_q_function(learner.q, learner.spec, os.path.join(run.logdir, "q_function"),
                                run.to_json())

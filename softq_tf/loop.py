@@ -34,6 +34,19 @@ class NonFiniteError(RuntimeError):
     """Raised when the environment or the update produces NaN or Inf."""
 
 
+class StopRequested(Exception):
+    """Raised by :func:`train` when its ``stop`` callable asked for a stop.
+
+    Attributes:
+      step: the environment steps done; with a ``logdir``, the newest checkpoint is at this step,
+        so ``train(..., resume=True)`` continues from exactly here.
+    """
+
+    def __init__(self, step):
+        super().__init__(f"training stopped on request at step {step}")
+        self.step = step
+
+
 @dataclasses.dataclass(frozen=True)
 class LoopConfig:
     """How long and how to train (paper Appendix D.1 values in ``paper_repro.profiles``).
@@ -319,7 +332,7 @@ def _reset(env, env_id, seed, episodes, step):
 
 
 def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False, env_id=None,
-          replay=None):
+          replay=None, stop=None):
     """Trains ``learner`` on ``env`` for ``config.total_steps`` environment steps.
 
     Args:
@@ -338,6 +351,10 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
       env_id: name used in error messages.
       replay: the buffer to fill (default: a new one of ``config.replay_capacity``); pass one to
         pre-load transitions or to inspect them afterwards. A resumed checkpoint's buffer replaces it.
+      stop: a callable without arguments (e.g. ``threading.Event().is_set``) polled before every
+        environment step; once it returns true, training waits for the update in flight, writes a
+        checkpoint at the current step (with a ``logdir``) and raises :class:`StopRequested`.
+        ``python -m softq_tf.train`` sets it on SIGTERM and SIGINT.
 
     Returns:
       dict with ``steps``, ``episodes`` and ``last_stats`` (the final update's statistics).
@@ -347,6 +364,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         exist in ``logdir`` but none loads (with ``resume``).
       NonFiniteError: the env returned NaN/Inf (from ``step`` or ``reset``) or an update was
         non-finite; a checkpoint of the last finite state is written first.
+      StopRequested: ``stop`` returned true before the run's last step; a checkpoint at that step
+        is written first.
     """
     _check_compatible(env, learner, config)
     spec, env_id = learner.spec, env_id or str(env.spec.id if env.spec else env)
@@ -358,6 +377,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
     # kept in checkpoints taken at an episode boundary, where the resumed run restarts from the very
     # same reset observation.
     next_action, next_env_action, episode_length = None, None, 0
+    saved_step = None  # the step of the newest checkpoint on disk, if known
     if logdir is not None:
         os.makedirs(logdir, exist_ok=True)
         checkpointer = Checkpointer(f"{logdir}/checkpoints", learner, config.keep_checkpoints)
@@ -365,6 +385,7 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         if restored is not None:
             replay, loop_state = restored
             step, progress_state = loop_state["step"], loop_state["progress"]
+            saved_step = step
             rng.bit_generator.state = loop_state["rng"]
             if loop_state.get("next_action") is not None:
                 next_action = np.asarray(loop_state["next_action"], np.float32)
@@ -377,12 +398,14 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
     stats = {}
 
     def save_checkpoint():
+        nonlocal saved_step
         if checkpointer is not None:
             at_boundary = next_action is not None and episode_length == 0
             checkpointer.save(step, replay, dict(
                 step=step, progress=progress.state(), rng=rng.bit_generator.state,
                 next_action=next_action.tolist() if at_boundary else None,
                 next_env_action=next_env_action.tolist() if at_boundary else None))
+            saved_step = step
 
     train_and_act = None
 
@@ -410,6 +433,13 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         collect_action = tf.function(learner.collect_action, input_signature=[
             tf.TensorSpec([1, spec.obs_dim], tf.float32)])
         while step < config.total_steps:
+            # Here the previous step is complete (stored, logged, checkpointed if due) but for the
+            # overlapped update, which the checkpoint must include.
+            if stop is not None and stop():
+                check_updates(train_and_act.wait())
+                if saved_step != step:
+                    save_checkpoint()
+                raise StopRequested(step)
             if step < config.min_pool:
                 action = rng.uniform(-1.0, 1.0, spec.act_dim).astype(np.float32)
                 env_action = spec.to_env_action(action)

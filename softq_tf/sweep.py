@@ -9,8 +9,11 @@ trial cannot take the others down. Trials run ``parallel`` at a time, each with 
 its share of the cores: two trials with TensorFlow's default pools (one thread per core each) on
 two cores were seen to run 50x slower than one. A finished trial (one with ``policy/``) is reused,
 an interrupted one (``config.json`` but no ``policy/``) resumes from its newest checkpoint, and a
-failed one is reported with its error while the others go on. ``<out_dir>/sweep_summary.csv``
-gets one row per trial.
+failed one is reported with its error while the others go on. A trial stopped by SIGTERM or SIGINT
+(exit code 3: it wrote a checkpoint at the step it stopped at) counts as failed, with the reason
+``stopped by SIGTERM at step N; ...``; the next sweep resumes it from that step. When the sweep
+itself stops (e.g. Ctrl-C), it sends SIGTERM to the trials still running, which stop the same way.
+``<out_dir>/sweep_summary.csv`` gets one row per trial.
 
 Exit codes of the CLI: 0 every trial finished or was reused, 1 some trial failed (one line per
 failed trial naming its folder and error), 2 bad input (one ``error:`` line; nothing started).
@@ -39,7 +42,9 @@ SUMMARY_COLUMNS = ("algo", "env", "seed", "overrides", "status", "steps", "final
                    "wall_sec", "error", "logdir")
 GRID_KEYS = ("algos", "envs", "seeds", "total_steps", "overrides", "algo_overrides", "env_kwargs")
 _POLL_SEC = 0.25  # how often finished processes are noticed; polling costs nothing measurable
-_STOP_GRACE_SEC = 10.0  # time a trial gets to exit after SIGTERM before it is killed
+# Time the trials get to write their checkpoint and exit after SIGTERM before they are killed: a
+# replay pool of 1e6 transitions is hundreds of megabytes to write.
+_STOP_GRACE_SEC = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,12 +78,14 @@ class TrialResult:
 
     Attributes:
       trial: the trial.
-      status: ``"reused"`` (finished before the sweep; nothing ran), ``"finished"`` or ``"failed"``.
+      status: ``"reused"`` (finished before the sweep; nothing ran), ``"finished"`` or ``"failed"``
+        (also when it was stopped by a signal: see ``error``).
       steps: the last step in its ``progress.csv`` (0 when it has none).
       final_return: the last non-empty ``episode_return`` of ``progress.csv`` (nan if none).
       wall_sec: wall-clock seconds of its process in this sweep (0 when reused).
-      error: ``""``, or why it failed: its last ``error:`` line (without the prefix), else its exit
-        status and the last line of its output.
+      error: ``""``, or why it failed: its last ``error:`` line (without the prefix, e.g.
+        ``stopped by SIGTERM at step 1200; checkpoint written, continue with --resume``), else its
+        exit status and the last line of its output.
     """
 
     trial: Trial
@@ -342,15 +349,20 @@ def _launch(trial, threads):
     return _Process(popen, log_path, offset, time.monotonic())
 
 
-def _stop(process):
-    """Ends a trial still running when the sweep itself stops (e.g. Ctrl-C); it stays resumable."""
-    if process.popen.poll() is None:
-        process.popen.terminate()
+def _stop(processes):
+    """Ends the trials still running when the sweep itself stops (e.g. Ctrl-C): SIGTERM to all
+    (each writes a checkpoint and exits), then SIGKILL to those still running after
+    ``_STOP_GRACE_SEC``. Either way they stay resumable."""
+    running = [process.popen for process in processes if process.popen.poll() is None]
+    for popen in running:
+        popen.terminate()
+    deadline = time.monotonic() + _STOP_GRACE_SEC
+    for popen in running:
         try:
-            process.popen.wait(_STOP_GRACE_SEC)
+            popen.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            process.popen.kill()
-            process.popen.wait()
+            popen.kill()
+            popen.wait()
 
 
 def _result(trial, status, wall_sec=0.0, error=""):
@@ -455,8 +467,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
             if pending or running:
                 time.sleep(_POLL_SEC)
     finally:
-        for process in running.values():
-            _stop(process)
+        _stop(running.values())
     if steps_at_start:
         _report(trials, results, running, pending, steps_at_start, start)
     ordered = [results[i] for i in range(len(trials))]

@@ -8,13 +8,21 @@ Writes config.json, progress.csv, tensorboard/, checkpoints/ and, at the end, th
 q_function/ SavedModels into --logdir, which it holds for the whole run (a ``.lock`` file): one
 process trains in a run folder at a time.
 
+SIGTERM or SIGINT (a cluster preempting the job, Ctrl-C) stops the run cleanly: the step in flight
+finishes, a checkpoint at that step is written, and the process exits with code 3 and one line
+``error: stopped by SIGTERM at step N; ...``; ``--resume`` continues from exactly that step. A
+second signal does not interrupt the checkpoint being written (SIGKILL does; the run then resumes
+from its previous checkpoint). A signal after the last step lets the export finish (exit code 0).
+
 Exit codes: 0 success, 2 bad input (one line, no traceback: bad flags or overrides, an unknown env,
 a damaged config.json or no loadable checkpoint on --resume, an --init_from that is not a finished
 run of the same algorithm and spaces, a --logdir another live process is training in, naming its
-pid), 1 failure during training.
+pid), 1 failure during training, 3 stopped by SIGTERM or SIGINT (checkpointed; resume with
+--resume).
 """
 import json
 import os
+import signal
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -67,6 +75,42 @@ def parse_env_kwargs(text):
     return value
 
 
+class SignalStop:
+    """A context manager: inside its block, SIGTERM and SIGINT request a clean stop instead of
+    ending the process; the previous handlers are restored on exit.
+
+    Pass it as ``stop`` to :func:`softq_tf.experiment.execute`: calling it tells whether a signal
+    arrived, which the training loop checks before every step. Repeated signals change nothing.
+
+    Attributes:
+      signal_name: the first signal received (``"SIGTERM"``, ``"SIGINT"``), None until then.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.signal_name = None
+        self._previous = {}
+
+    def __call__(self):
+        return self.signal_name is not None
+
+    def _handle(self, signum, frame):
+        # Only an attribute is set: logging here could re-enter a stderr write the signal
+        # interrupted, which Python refuses with a RuntimeError.
+        if self.signal_name is None:
+            self.signal_name = signal.Signals(signum).name
+
+    def __enter__(self):
+        self._previous = {signum: signal.signal(signum, self._handle) for signum in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        return False
+
+
 def main(argv):
     tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
     if len(argv) > 1:
@@ -78,8 +122,13 @@ def main(argv):
                                  parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
     except ValueError as e:
         cli.fail(2, e)
+    stop = SignalStop()
     try:
-        experiment.execute(run)
+        with stop:
+            experiment.execute(run, stop)
+    except loop.StopRequested as e:
+        cli.fail(3, f"stopped by {stop.signal_name} at step {e.step}; checkpoint written, "
+                 "continue with --resume")
     except (checkpoint.NoUsableCheckpointError, files.RunFolderBusyError) as e:
         cli.fail(2, e)
     except loop.NonFiniteError as e:

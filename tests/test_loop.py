@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from softq_tf import LoopConfig, NonFiniteError, ReplayBuffer, SoftQLearner, SQLConfig, train
-from softq_tf import EnvSpec, evaluate
+from softq_tf import EnvSpec, StopRequested, evaluate
+from softq_tf.checkpoint import checkpoint_steps
 from softq_tf.loop import TrainAndAct
 
 
@@ -234,3 +235,37 @@ def assert_resume_at_step_20_is_bit_identical(tmp_path, learner_config=None, **l
                     resumed.q.weights + resumed.sampler.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     return uninterrupted
+
+
+class StopBefore:
+    """A ``stop`` callable asking to stop before step ``step`` (train polls it before each step)."""
+
+    def __init__(self, step):
+        self.step, self.calls = step, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.calls > self.step
+
+
+def test_stop_request_checkpoints_that_step_and_resume_is_exact(tmp_path):
+    """A stop at step 15 (no checkpoint_every multiple, an episode end) writes ckpt-15 and raises
+    StopRequested; the resumed run ends as the uninterrupted one, every progress row once."""
+    def env():
+        return gym.wrappers.TimeLimit(CounterEnv(), 5)
+
+    uninterrupted = make_learner()
+    train(env(), uninterrupted, small_loop(checkpoint_every=10), logdir=str(tmp_path / "a"))
+    with pytest.raises(StopRequested, match="at step 15") as stopped:
+        train(env(), make_learner(), small_loop(checkpoint_every=10), logdir=str(tmp_path / "b"),
+              stop=StopBefore(15))
+    assert stopped.value.step == 15
+    assert checkpoint_steps(tmp_path / "b" / "checkpoints") == [15, 10]
+    resumed = make_learner()
+    train(env(), resumed, small_loop(checkpoint_every=10), logdir=str(tmp_path / "b"),
+          resume=True, stop=lambda: False)
+    with open(tmp_path / "b" / "progress.csv") as f:
+        assert [int(row["step"]) for row in csv.DictReader(f)] == [10, 20, 30]
+    for a, b in zip(uninterrupted.q.weights + uninterrupted.sampler.weights,
+                    resumed.q.weights + resumed.sampler.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

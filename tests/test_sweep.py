@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import signal
 import subprocess
 import sys
 
@@ -280,3 +281,29 @@ def test_fine_tuning_trials_start_from_a_finished_run_in_their_own_folder(histor
         assert json.load(f)["init_from"] == os.path.normpath(pretrained.logdir)
     with pytest.raises(ValueError, match="init_from is"):  # the folder started elsewhere
         sweep.check_trials([dataclasses.replace(trial, init_from=ddpg_run.logdir)])
+
+
+def test_a_trial_stopped_by_a_signal_fails_with_the_stop_as_its_reason(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("--- softq_tf.sweep attempt 1\nerror: an earlier attempt's error\n")
+    offset = log.stat().st_size
+    stop = "stopped by SIGTERM at step 73; checkpoint written, continue with --resume"
+    with open(log, "a") as f:
+        f.write(f"--- softq_tf.sweep attempt 2\nI step 50/300\nerror: {stop}\n")
+    assert sweep._failure_reason(str(log), offset, 3) == stop
+
+
+def test_stopping_the_sweep_terminates_its_trials_then_kills_those_that_linger(monkeypatch):
+    monkeypatch.setattr(sweep, "_STOP_GRACE_SEC", 2.0)
+    script = ("import signal, sys, time; signal.signal(signal.SIGTERM, {}); "
+              "print('ready', flush=True); time.sleep(60)")
+    clean, stubborn = (subprocess.Popen([sys.executable, "-c", script.format(handler)],
+                                        stdout=subprocess.PIPE, text=True)
+                       for handler in ("lambda *_: sys.exit(3)", "signal.SIG_IGN"))
+    for process in (clean, stubborn):
+        assert process.stdout.readline() == "ready\n"
+    sweep._stop([sweep._Process(process, "", 0, 0.0) for process in (clean, stubborn)])
+    assert clean.returncode == 3  # as the training CLI does after its checkpoint
+    assert stubborn.returncode == -signal.SIGKILL
+    for process in (clean, stubborn):
+        process.stdout.close()

@@ -1,12 +1,22 @@
-"""The training CLI: the files of the contract, and one-line errors with exit code 2."""
+"""The training CLI: the files of the contract, one-line errors with exit code 2, a clean stop on
+SIGTERM (exit code 3) and one process per run folder."""
+import csv
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+from softq_tf.checkpoint import checkpoint_steps
+from test_crash_safety import RUN, command, resume_and_check
+
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+STOPPED = re.compile(r"error: stopped by SIGTERM at step (\d+); checkpoint written, continue "
+                     r"with --resume")
 
 
 def run_cli(*args, timeout=300):
@@ -69,3 +79,79 @@ def test_logdir_that_is_a_file_is_rejected(tmp_path):
     result = run_cli(f"--logdir={path}")
     assert result.returncode == 2 and "is a file" in result.stderr
     assert path.read_text() == "keep me"
+
+
+def start_training(logdir, log_path, *args):
+    """Starts ``python -m softq_tf.train`` in the background, its output going to ``log_path``
+    (a file: a pipe nobody reads would fill up and block the process)."""
+    with open(log_path, "w") as log:
+        return subprocess.Popen(command(logdir, *args), stdout=log, stderr=subprocess.STDOUT,
+                                env=ENV)
+
+
+def progress_steps(logdir):
+    with open(logdir / "progress.csv") as f:
+        return [int(row["step"]) for row in csv.DictReader(f)]
+
+
+def wait_until_training(process, logdir, timeout=300):
+    """Returns once the process's progress.csv has a row (it is past its first update)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        assert process.poll() is None, f"exited with {process.returncode} before its first row"
+        if (logdir / "progress.csv").exists() and progress_steps(logdir):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"no progress row in {logdir} after {timeout} s")
+
+
+def stopped_step(log_path):
+    """The step of the one ``error: stopped by SIGTERM`` line in the log; asserts it is the only
+    error line and no traceback was printed."""
+    output = log_path.read_text()
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in output, output[-3000:]
+    match = STOPPED.fullmatch(errors[0])
+    assert match, errors[0]
+    return int(match.group(1))
+
+
+def test_sigterm_checkpoints_the_step_it_stopped_at_and_resume_continues_there(tmp_path):
+    logdir, log = tmp_path / "run", tmp_path / "train.log"
+    # checkpoint_every=0: no checkpoint but the last, so any checkpoint is the stop's own.
+    process = start_training(logdir, log, "--total_steps=3000", *RUN,
+                             "--override=checkpoint_every=0")
+    try:
+        wait_until_training(process, logdir)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=120) == 3, log.read_text()[-3000:]
+    finally:
+        process.kill()
+    step = stopped_step(log)
+    assert 50 <= step < 3000
+    assert checkpoint_steps(logdir / "checkpoints") == [step]
+    assert progress_steps(logdir) == list(range(50, step + 1, 50))
+    resumed = resume_and_check(logdir, 3000)  # every row once, exported
+    assert f"resumed from {logdir}/checkpoints/ckpt-{step}" in resumed
+
+
+def test_a_second_process_on_a_live_run_folder_exits_2_naming_it_and_the_holder(tmp_path):
+    logdir, log = tmp_path / "run", tmp_path / "first.log"
+    first = start_training(logdir, log, "--total_steps=1000000", *RUN)
+    try:
+        wait_until_training(first, logdir)
+        config = (logdir / "config.json").read_bytes()
+        second = run_cli(f"--logdir={logdir}", "--resume")
+        assert first.poll() is None, "the first run ended before the second one started"
+        assert second.returncode == 2, second.stderr[-3000:]
+        errors = [line for line in second.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "Traceback" not in second.stderr, second.stderr[-3000:]
+        assert str(logdir) in errors[0] and f"process {first.pid}" in errors[0], errors[0]
+        # The first run goes on undisturbed; stopped cleanly here, as it would take too long.
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=120) == 3, log.read_text()[-3000:]
+    finally:
+        first.kill()
+    step = stopped_step(log)
+    assert progress_steps(logdir) == list(range(50, step + 1, 50))  # every row once
+    assert (logdir / "config.json").read_bytes() == config
