@@ -119,13 +119,14 @@ def get(figure_presets, profile):
 # Figures 5 and 7 share their pretraining runs (fig7 reads fig5's out_dir by default). Each preset:
 # ``pretrain`` (the arena, its length, the alphas of Fig. 7's columns; Fig. 5 starts from
 # ``finetune_alpha``), ``finetune`` (the three tasks, their length, overrides of every fine-tuning
-# run and SQL's fine-tuning schedule), the shared and per-algorithm overrides, the seeds and Fig. 7's evaluation episodes.
+# run and SQL's fine-tuning schedule), the shared and per-algorithm overrides, the seeds and
+# Fig. 7's evaluation episodes.
 PRETRAIN = "softq_tf/QuadrupedPretrain-v1"
 FINETUNE_TASKS = dict(wide=dict(env="softq_tf/QuadrupedHallwayWide-v1"),
                       narrow=dict(env="softq_tf/QuadrupedHallwayNarrow-v1"),
                       umaze=dict(env="softq_tf/QuadrupedUMaze-v1"))
-QUICK_UMAZE = dict(env="softq_tf/QuadrupedUMaze-v1",
-                   env_kwargs=dict(arm_length=2.0))  # same U, 9 m along the corridor instead of 21 m
+# The same U with 2 m arms: about 9 m along the corridor to the target instead of 21 m.
+QUICK_UMAZE = dict(env="softq_tf/QuadrupedUMaze-v1", env_kwargs=dict(arm_length=2.0))
 # Every fine-tuning run (and DDPG from scratch beside them) acts with its policy from the first
 # step, as the authors' code collects: uniform warm-up actions would replace the pretrained policy's
 # exploration by noise for the first min_pool steps.
