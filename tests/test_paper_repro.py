@@ -23,8 +23,11 @@ def test_fig1_smoke_writes_picture_and_numbers_then_replots(tmp_path):
     for name in ("fig1.png", "fig1.pdf", "fig1.json"):
         assert (tmp_path / name).exists(), name
     results = json.loads((tmp_path / "fig1.json").read_text())
-    fractions = results["seeds"][0]["goal_fractions"]
-    assert len(fractions) == 4 and 0.0 <= sum(fractions) <= 1.0
+    # Each goal's fraction, recounted from where the drawn episodes (seed 0's) end: within 1 of it.
+    ends = np.array([trajectory[-1] for trajectory in results["trajectories"]])
+    distances = np.linalg.norm(ends[:, None, :] - np.array(results["goals"]), axis=-1)
+    recounted = [float(np.mean(distances[:, g] <= 1.0)) for g in range(4)]
+    assert results["seeds"][0]["goal_fractions"] == pytest.approx(recounted)
     assert len(results["q_panels"]) == 3 and len(results["q_panels"][0]["samples"]) == 100
     assert len(results["trajectories"]) == results["episodes_per_seed"]
     assert len(results["ddpg_seeds"][0]["goal_fractions"]) == 4
@@ -192,3 +195,13 @@ def test_fig5_average_return_and_fig7_sectors():
         "largest_average_return": None, "sql_finetuned_learns_fastest": None}
     points = [(1, 0.1), (1, 1.1), (0, 1), (-1, 0.9), (-1, -0.1), (-1, -1.1), (0, -1), (1, -0.1)]
     assert [fig7.sector(p) for p in points] == list(range(8))
+
+
+def test_fig1_goal_summary_counts_each_goal_and_the_misses():
+    from paper_repro import fig1
+
+    summary = fig1.goal_summary("run", [0, 0, 1, -1, 3, 2, 0, 1, 3, 2])
+    assert summary["goal_fractions"] == pytest.approx([0.3, 0.2, 0.2, 0.2])
+    assert summary["no_goal_fraction"] == pytest.approx(0.1)
+    assert summary["all_goals_reached"]  # each goal in >= 10% of the episodes
+    assert not fig1.goal_summary("run", [0, 1, 2, 0, 1, 2, 0, 1, 2, 2])["all_goals_reached"]
