@@ -120,7 +120,8 @@ def test_fig7_smoke_traces_each_alpha_and_ddpg(fig7_smoke):
     for column, summary in results["summary"].items():
         runs = [r for r in results["runs"] if r["column"] == column]
         assert max(r["sectors"] for r in runs) <= summary["sectors_covered"] <= 8
-        assert summary["mean_distance"] >= 0
+        assert summary["mean_distance"] == pytest.approx(
+            np.mean([e["distance"] for r in runs for e in r["episodes"]]))
     assert "SQL alpha=0.1:" in result.stdout and "DDPG:" in result.stdout
     assert (out / "runs" / "sql-alpha1" / "QuadrupedPretrain-v1" / "seed0").is_dir()
 
@@ -151,7 +152,9 @@ def test_fig5_smoke_fine_tunes_from_fig7s_pretraining_then_replots(fig7_smoke):
                   "ddpg-finetuned": str(pretrained["ddpg"])}[method]
         assert config["init_from"] == curve["init_from"][0] == source
         assert config["env_kwargs"] == {"arm_length": 2.0}
-    assert results["summary"]["umaze"]["sql_finetuned_learns_fastest"] in (True, False, None)
+    averages = {m: c["average_return_over_training"] for m, c in methods.items()}
+    fastest = None if None in averages.values() else max(averages, key=averages.get)
+    assert results["summary"]["umaze"]["largest_average_return"] == fastest
     assert "sql_finetuned_learns_fastest" in result.stdout
 
     (out / "fig5.png").unlink()
