@@ -125,7 +125,7 @@ PRETRAIN = "softq_tf/QuadrupedPretrain-v1"
 FINETUNE_TASKS = dict(wide=dict(env="softq_tf/QuadrupedHallwayWide-v1"),
                       narrow=dict(env="softq_tf/QuadrupedHallwayNarrow-v1"),
                       umaze=dict(env="softq_tf/QuadrupedUMaze-v1"))
-# The same U with 2 m arms: about 9 m along the corridor to the target instead of 21 m.
+# The same U with 2 m arms: about 10 m along the corridor to the target instead of 21 m.
 QUICK_UMAZE = dict(env="softq_tf/QuadrupedUMaze-v1", env_kwargs=dict(arm_length=2.0))
 # Every fine-tuning run (and DDPG from scratch beside them) acts with its policy from the first
 # step, as the authors' code collects: uniform warm-up actions would replace the pretrained policy's
