@@ -69,7 +69,7 @@ def update_flops(obs_dim, act_dim, batch, hidden, k, m, kernel_update_ratio=0.5)
       the fixed particles (2 passes);
     - eq. 14: sampler forward + backward on the B x Ku updated noises (3 passes).
     """
-    fixed = int(k * kernel_update_ratio)
+    fixed = k - int(k * kernel_update_ratio)  # SQLConfig.num_fixed
     updated = k - fixed
     q = dict(in_dim=act_dim, hidden=hidden, out_dim=1, states=batch, obs_dim=obs_dim)
     f = dict(in_dim=act_dim, hidden=hidden, out_dim=act_dim, states=batch, obs_dim=obs_dim)

@@ -2,9 +2,10 @@
 
 Every figure script takes ``--profile=smoke|quick|paper --out_dir=DIR [--seeds=0,1,2]
 [--engine=local|ray] [--plot_only]`` and writes ``DIR/figN.png``, ``DIR/figN.pdf``, ``DIR/figN.json``
-and per-run folders ``DIR/runs/<algo>/<env>/seed<k>/`` in the training CLI's format, trained by
-:mod:`softq_tf.sweep` (a summary in ``DIR/sweep_summary.csv``). A finished run (one with an
-exported ``policy/``) is reused; an interrupted one resumes from its checkpoint.
+and per-run folders ``DIR/runs/<algo>[-<variant>]/<env>/seed<k>/`` in the training CLI's
+format, trained by :mod:`softq_tf.sweep` (a summary of the last sweep in ``DIR/sweep_summary.csv``).
+A finished run (one with an exported ``policy/``) is reused; an interrupted one resumes from its
+checkpoint.
 """
 import os
 
@@ -102,28 +103,50 @@ def ensure_runs(root, grid):
         raise RuntimeError("; ".join(f"{r.trial.logdir} failed: {r.error}" for r in failed))
 
 
-def runs_or_exit(presets, folder, task_names=None):
+def runs_or_exit(presets, folder, task_names=None, grid_of=None):
     """The figure's preset, output folder and finished runs, or a one-line error and exit.
 
     Reads --profile, --out_dir (default ``out/<folder>``) and --seeds, then trains, resumes or
-    reuses every run of the preset's tasks (only ``task_names`` if given) with :func:`ensure_runs`.
-    Bad input exits with code 2, a failed run with code 1.
+    reuses every run of the grid with :func:`ensure_runs` (through :func:`or_exit`: bad input exits
+    with code 2, a failed run with code 1).
+
+    Args:
+      presets: the figure's presets, e.g. :data:`paper_repro.profiles.FIG3`.
+      folder: the default output folder's name.
+      task_names: without ``grid_of``, only these of the preset's tasks (default: all).
+      grid_of: ``(root, preset, seeds) -> {key: [Trial per seed]}`` for runs that are not the
+        preset's ``tasks`` (e.g. :func:`paper_repro.pretraining.trials`); default :func:`trials`
+        of the preset's tasks.
 
     Returns:
-      (preset, root folder, {(algo, task name): [Trial per seed]}).
+      (preset, root folder, the grid: e.g. {(algo, task name): [Trial per seed]}).
     """
-    try:
-        preset = profiles.get(presets, FLAGS.profile)
-        root = out_dir(folder)
+    return or_exit(_runs, presets, folder, task_names, grid_of)
+
+
+def _runs(presets, folder, task_names, grid_of):
+    """:func:`runs_or_exit` without the exit: its errors propagate."""
+    preset = profiles.get(presets, FLAGS.profile)
+    root = out_dir(folder)
+    if grid_of is None:
         tasks = {name: task for name, task in preset["tasks"].items()
                  if task_names is None or name in task_names}
         grid = trials(root, preset, seeds(preset), tasks)
-        ensure_runs(root, grid)
+    else:
+        grid = grid_of(root, preset, seeds(preset))
+    ensure_runs(root, grid)
+    return preset, root, grid
+
+
+def or_exit(function, *args):
+    """``function(*args)``, or a one-line error and exit: a ValueError (bad input) exits with code
+    2, a RuntimeError (a run failed, from :func:`ensure_runs`) with code 1."""
+    try:
+        return function(*args)
     except ValueError as e:
         fail(e)
     except RuntimeError as e:
         fail(e, code=1)
-    return preset, root, grid
 
 
 def progress(trial):

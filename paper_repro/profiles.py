@@ -118,18 +118,24 @@ def get(figure_presets, profile):
 
 # Figures 5 and 7 share their pretraining runs (fig7 reads fig5's out_dir by default). Each preset:
 # ``pretrain`` (the arena, its length, the alphas of Fig. 7's columns; Fig. 5 starts from
-# ``finetune_alpha``), ``finetune`` (the three tasks, their length and SQL's fine-tuning
-# schedule), the shared and per-algorithm overrides, the seeds and Fig. 7's evaluation episodes.
+# ``finetune_alpha``), ``finetune`` (the three tasks, their length, overrides of every fine-tuning
+# run and SQL's fine-tuning schedule), the shared and per-algorithm overrides, the seeds and
+# Fig. 7's evaluation episodes.
 PRETRAIN = "softq_tf/QuadrupedPretrain-v1"
 FINETUNE_TASKS = dict(wide=dict(env="softq_tf/QuadrupedHallwayWide-v1"),
                       narrow=dict(env="softq_tf/QuadrupedHallwayNarrow-v1"),
                       umaze=dict(env="softq_tf/QuadrupedUMaze-v1"))
-QUICK_UMAZE = dict(env="softq_tf/QuadrupedUMaze-v1",
-                   env_kwargs=dict(arm_length=2.0))  # same U, 9 m along the corridor instead of 21 m
+# The same U with 2 m arms: about 10 m along the corridor to the target instead of 21 m.
+QUICK_UMAZE = dict(env="softq_tf/QuadrupedUMaze-v1", env_kwargs=dict(arm_length=2.0))
+# Every fine-tuning run (and DDPG from scratch beside them) acts with its policy from the first
+# step, as the authors' code collects: uniform warm-up actions would replace the pretrained policy's
+# exploration by noise for the first min_pool steps.
+FINETUNE_LOOP = ("random_warmup=false",)
 FIG5 = {
     "smoke": dict(SMOKE_LOCOMOTION, seeds=(0,),
         pretrain=dict(env=PRETRAIN, total_steps=300, alphas=(1.0, 0.1)), finetune_alpha=0.1,
         finetune=dict(total_steps=300, tasks=dict(FINETUNE_TASKS, umaze=QUICK_UMAZE),
+                      overrides=FINETUNE_LOOP,
                       sql_overrides=("anneal_steps=100", "final_reward_scale=1000",
                                      "noise_set_size=4", "noise_set_steps=100")),
         eval_episodes=2),
@@ -138,11 +144,15 @@ FIG5 = {
                       alphas=(10.0, 1.0, 0.1, 0.01)),  # Fig. 7's columns
         finetune_alpha=0.1,         # D.1: pretrained at alpha 0.1
         finetune=dict(total_steps=50_000, tasks=dict(FINETUNE_TASKS, umaze=QUICK_UMAZE),
+                      overrides=FINETUNE_LOOP,
                       sql_overrides=(
-                          # D.1: alpha to 0.001 and K_xi to 1 over the first 10% of fine-tuning
-                          # (20 of 200 epochs); the size of the noise set is not published.
-                          "anneal_steps=5000", "final_reward_scale=1000",
-                          "noise_set_size=16", "noise_set_steps=5000")),
+                          # D.1 anneals alpha 100-fold, to 0.001, and K_xi to 1 over 200,000
+                          # steps (10% of fine-tuning). D.1's 10% of 50,000 steps would ask Q to
+                          # grow 100-fold in 5,000 Adam steps; here alpha falls 10-fold, to 0.01,
+                          # over 20,000 steps (a choice, not compared side by side). The size of
+                          # the noise set is not published.
+                          "anneal_steps=20000", "final_reward_scale=100",
+                          "noise_set_size=16", "noise_set_steps=20000")),
         eval_episodes=10),
     "paper": dict(PAPER_LOCOMOTION, seeds=tuple(range(10)),  # Fig. 5: 10 seeds
         overrides=PAPER_LOCOMOTION["overrides"] + ("target_update_period=1000",),  # D.1
@@ -150,7 +160,7 @@ FIG5 = {
                       alphas=(10.0, 1.0, 0.1, 0.01)),
         finetune_alpha=0.1,
         finetune=dict(total_steps=200 * 10_000,  # fine-tuning: 200 epochs (D.1)
-                      tasks=FINETUNE_TASKS,
+                      tasks=FINETUNE_TASKS, overrides=FINETUNE_LOOP,
                       sql_overrides=(
                           "anneal_steps=200000", "final_reward_scale=1000",  # D.1: 20 epochs
                           "noise_set_size=32",  # K_xi: not published; K's value (D.1)

@@ -186,9 +186,14 @@ def load_pretrained(learner, run_dir):
         raise ValueError(f"{flag} was trained on {source_run.env_id} with {source_spec}; this "
                          f"run's env has {learner.spec}: fine-tuning needs the same spaces")
     source = ALGOS[algo][1](source_spec, source_run.learner_config, source_run.seed)
-    restored = tf.train.Checkpoint(**source.networks()).restore(prefix)
-    restored.expect_partial()  # optimizers, counters and generators stay behind
-    restored.assert_existing_objects_matched()
+    try:
+        restored = tf.train.Checkpoint(**source.networks()).restore(prefix)
+        restored.expect_partial()  # optimizers, counters and generators stay behind
+        restored.assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as e:
+        raise ValueError(f"{flag}: {prefix} does not hold every weight of its networks "
+                         f"({str(e).strip().splitlines()[0]}); checkpoints written before "
+                         "softq-tf saved hidden layers by name cannot be fine-tuned from") from None
     for name, network in learner.networks().items():
         pretrained = source.networks()[name]
         shapes = [tuple(w.shape) for w in pretrained.weights]

@@ -1,8 +1,8 @@
 """The environment loop of Algorithm 1: collect with the current policy, store, update, log, save.
 
 Data flow: env.reset(seed) and ``learner.start_episode()`` -> action (uniform on [-1, 1]^A for the
-first ``min_pool`` steps, then the learner's ``collect_action``) -> env.step -> store (obs, action,
-reward, next_obs, terminated).
+first ``min_pool`` steps unless ``LoopConfig.random_warmup`` is False, then the learner's
+``collect_action``) -> env.step -> store (obs, action, reward, next_obs, terminated).
 Only ``terminated`` is stored: a time-limit truncation still bootstraps from V(s'). After warm-up,
 :class:`TrainAndAct` stores the transition, runs the updates on minibatches it samples from the
 replay buffer in the graph, and returns the next action. By default
@@ -54,7 +54,8 @@ class LoopConfig:
     Attributes:
       total_steps: environment steps in the whole run.
       batch_size: transitions per update (paper 64; later code 128).
-      min_pool: steps with uniform random actions before learning starts (paper 1e4).
+      min_pool: steps before learning starts (paper 1e4), taken with uniform random actions or,
+        with ``random_warmup=False``, with the learner's policy.
       replay_capacity: replay pool size (paper 1e6).
       updates_per_step: gradient updates per environment step (paper 1).
       log_every: steps between progress rows and progress lines.
@@ -62,6 +63,9 @@ class LoopConfig:
       eval_episodes: episodes per evaluation.
       checkpoint_every: steps between checkpoints (0 = only at the end of the run).
       keep_checkpoints: how many recent checkpoints are kept.
+      random_warmup: act uniformly at random during the ``min_pool`` warm-up (True) or with the
+        learner's policy (False), as the authors' code does and as fine-tuning needs: a pretrained
+        policy explores from the first step instead of being replaced by noise.
       overlap_env_step: run each step's updates while the environment takes the next step (on a
         worker thread, see :class:`TrainAndAct`): faster, and each action comes from the networks
         one update behind. False keeps Algorithm 1's exact order (update, then act).
@@ -77,6 +81,7 @@ class LoopConfig:
     eval_episodes: int = 5
     checkpoint_every: int = 10_000
     keep_checkpoints: int = 3
+    random_warmup: bool = True
     overlap_env_step: bool = True
 
     def __post_init__(self):
@@ -85,8 +90,9 @@ class LoopConfig:
             positive_int(name, getattr(self, name))
         for name in ("min_pool", "eval_every", "checkpoint_every"):
             non_negative_int(name, getattr(self, name))
-        require(isinstance(self.overlap_env_step, bool), "overlap_env_step",
-                self.overlap_env_step, "must be True or False")
+        for name in ("random_warmup", "overlap_env_step"):
+            require(isinstance(getattr(self, name), bool), name, getattr(self, name),
+                    "must be True or False")
 
 
 def rollout(env, policy, rng, seed=None):
@@ -440,12 +446,12 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
                 if saved_step != step:
                     save_checkpoint()
                 raise StopRequested(step)
-            if step < config.min_pool:
+            if step < config.min_pool and config.random_warmup:
                 action = rng.uniform(-1.0, 1.0, spec.act_dim).astype(np.float32)
                 env_action = spec.to_env_action(action)
             elif next_action is not None:
                 action, env_action = next_action, next_env_action
-            else:  # step 0 with min_pool = 0, or the first step after a resume mid-episode
+            else:  # the policy's warm-up, step 0 with min_pool = 0, or a resume mid-episode
                 action = collect_action(np.asarray(obs, np.float32)[None]).numpy()[0]
                 env_action = spec.to_env_action(action)
             next_obs, reward, terminated, truncated, info = env.step(env_action)

@@ -31,6 +31,11 @@ class _TwoInputMLP(keras.Model):
         self.x_layer = keras.layers.Dense(sizes[0], use_bias=False, name="x_in")
         self.hidden_layers = [keras.layers.Dense(s, activation="relu", name=f"hidden{i + 1}")
                               for i, s in enumerate(sizes[1:])]
+        # TensorFlow checkpoints do not see layers inside Keras' tracked lists: an attribute per
+        # layer puts each one in the checkpoint's object graph (otherwise a target network's hidden
+        # layers, reached by no optimizer, were not saved at all).
+        for i, layer in enumerate(self.hidden_layers):
+            setattr(self, f"hidden_layer_{i + 1}", layer)
         self.out_layer = keras.layers.Dense(out_dim, activation=out_activation, name="out")
 
     def call(self, inputs):

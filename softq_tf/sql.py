@@ -44,8 +44,10 @@ class SQLConfig:
       reward_scale: 1/alpha, the inverse entropy weight (paper: alpha = 0.1 -> 10 for locomotion).
       value_particles: M (K_V), uniform action samples for the soft value, eq. 10 (paper 50).
       kernel_particles: K, sampler particles per state for SVGD, eq. 13 (paper 32).
-      kernel_update_ratio: fraction of the K particles that are fixed (the expectation in eq. 13);
-        the rest receive the direction. In (0, 1), leaving >= 2 fixed and >= 1 updated.
+      kernel_update_ratio: fraction of the K particles that receive the Stein direction, as in
+        both of the authors' implementations (``n_updated = int(K * ratio)``); the other
+        K - n_updated are fixed and form the expectation in eq. 13. In (0, 1), leaving >= 2 fixed
+        and >= 1 updated (K = 3 at 0.5: 1 updated, 2 fixed).
       kernel_h_min: floor on the kernel bandwidth.
       target_update_period: steps between target updates (paper 1000; swimmer 5000).
       tau: target update rate; 1.0 = hard copy (paper).
@@ -110,8 +112,9 @@ class SQLConfig:
 
     @property
     def num_fixed(self):
-        """Particles per state that the SVGD expectation runs over (authors' split)."""
-        return int(self.kernel_particles * self.kernel_update_ratio)
+        """Particles per state that the SVGD expectation runs over: K - int(K * ratio), the
+        authors' split."""
+        return self.kernel_particles - int(self.kernel_particles * self.kernel_update_ratio)
 
 
 def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-3,

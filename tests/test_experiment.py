@@ -64,7 +64,7 @@ def test_env_kwargs_reach_the_env_and_are_recorded(tmp_path):
     assert experiment.load_run(str(logdir / "config.json")).env_kwargs == {"island_length": 2.0}
 
 
-TINY = ["min_pool=20", "batch_size=8", "hidden_sizes=8", "kernel_particles=4",
+TINY = ["min_pool=20", "batch_size=8", "hidden_sizes=8,8", "kernel_particles=4",
         "value_particles=4", "log_every=50", "checkpoint_every=50"]
 BANDIT = "softq_tf/ContinuousBandit-v0"
 
@@ -134,8 +134,8 @@ def test_fine_tuning_run_records_its_start_and_resumes_from_its_own_checkpoint(p
 
 
 @pytest.mark.parametrize("change,args,message", [
-    (None, dict(overrides=["hidden_sizes=9"]), r"weight 0 has shape \(1, 8\) there and \(1, 9\)"),
-    (None, dict(algo="ddpg", overrides=["hidden_sizes=8"]), "is a sql run; this run is ddpg"),
+    (None, dict(overrides=["hidden_sizes=8,9"]), r"weight 3 has shape \(8, 8\) there and \(8, 9\)"),
+    (None, dict(algo="ddpg", overrides=["hidden_sizes=8,8"]), "is a sql run; this run is ddpg"),
     (None, dict(env_id="softq_tf/MultiGoal-v0"), "needs the same spaces"),
     ("unfinished", {}, "not a finished run: it has no exported policy/"),
     ("not a run", {}, "not a run: it has no config.json"),

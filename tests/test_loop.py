@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from softq_tf import LoopConfig, NonFiniteError, ReplayBuffer, SoftQLearner, SQLConfig, train
-from softq_tf import EnvSpec, StopRequested, evaluate
+from softq_tf import DDPGConfig, DDPGLearner, EnvSpec, StopRequested, evaluate
 from softq_tf.checkpoint import checkpoint_steps
 from softq_tf.loop import TrainAndAct
 
@@ -41,6 +41,23 @@ def small_loop(**kwargs):
     base = dict(total_steps=30, batch_size=8, min_pool=10, log_every=10, checkpoint_every=0)
     base.update(kwargs)
     return LoopConfig(**base)
+
+
+@pytest.mark.parametrize("random_warmup", [True, False])
+def test_warm_up_acts_at_random_or_with_the_policy(random_warmup):
+    """Actions before ``min_pool`` (10; 8 steps, so no update changes the actor): uniform noise,
+    or (``random_warmup=False``, e.g. for fine-tuning) the learner's own policy, here a DDPG actor
+    with negligible exploration noise."""
+    spec = EnvSpec(1, 1, (-1.0,), (1.0,))
+    learner = DDPGLearner(spec, DDPGConfig(hidden_sizes=(8,), noise="gaussian", noise_sigma=1e-6,
+                                           jit_compile=False))
+    replay = ReplayBuffer(100, 1, 1)
+    train(gym.wrappers.TimeLimit(CounterEnv(), 5), learner,
+          small_loop(total_steps=8, random_warmup=random_warmup), replay=replay)
+    stored = replay.contents()
+    policy_actions = learner.actor(stored["obs"][:8]).numpy()
+    matches = np.allclose(stored["action"][:8], policy_actions, atol=1e-4)
+    assert matches != random_warmup
 
 
 def test_termination_is_stored_and_truncation_is_not():

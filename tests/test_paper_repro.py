@@ -1,9 +1,13 @@
 """Figure scripts at the smoke profile: the pipeline runs and writes its files (not the claim)."""
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
+
+import numpy as np
+import pytest
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 
@@ -19,8 +23,11 @@ def test_fig1_smoke_writes_picture_and_numbers_then_replots(tmp_path):
     for name in ("fig1.png", "fig1.pdf", "fig1.json"):
         assert (tmp_path / name).exists(), name
     results = json.loads((tmp_path / "fig1.json").read_text())
-    fractions = results["seeds"][0]["goal_fractions"]
-    assert len(fractions) == 4 and 0.0 <= sum(fractions) <= 1.0
+    # Each goal's fraction, recounted from where the drawn episodes (seed 0's) end: within 1 of it.
+    ends = np.array([trajectory[-1] for trajectory in results["trajectories"]])
+    distances = np.linalg.norm(ends[:, None, :] - np.array(results["goals"]), axis=-1)
+    recounted = [float(np.mean(distances[:, g] <= 1.0)) for g in range(4)]
+    assert results["seeds"][0]["goal_fractions"] == pytest.approx(recounted)
     assert len(results["q_panels"]) == 3 and len(results["q_panels"][0]["samples"]) == 100
     assert len(results["trajectories"]) == results["episodes_per_seed"]
     assert len(results["ddpg_seeds"][0]["goal_fractions"]) == 4
@@ -80,3 +87,124 @@ def test_fig3_ray_engine_is_a_clear_error(tmp_path):
     result = run_figure("fig3", "--profile=smoke", "--engine=ray", f"--out_dir={tmp_path}")
     assert result.returncode == 2 and "--engine=ray" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
+
+
+@pytest.fixture(scope="module")
+def fig7_smoke(tmp_path_factory):
+    """Figure 7 at the smoke profile, run once: its folder then holds the pretraining runs that
+    Figure 5's test fine-tunes from."""
+    out = tmp_path_factory.mktemp("fig5")
+    return out, run_figure("fig7", "--profile=smoke", f"--out_dir={out}")
+
+
+def test_fig7_smoke_traces_each_alpha_and_ddpg(fig7_smoke):
+    out, result = fig7_smoke
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("fig7.png", "fig7.pdf", "fig7.json"):
+        assert (out / name).exists(), name
+    results = json.loads((out / "fig7.json").read_text())
+    assert set(results["summary"]) == {"1", "0.1", "ddpg"}
+    assert [(r["column"], r["alpha"], r["seed"]) for r in results["runs"]] == [
+        ("1", 1.0, 0), ("0.1", 0.1, 0), ("ddpg", None, 0)]
+    for run in results["runs"]:
+        assert (out / run["run"] / "policy" / "saved_model.pb").exists()
+        assert len(run["episodes"]) == results["episodes_per_run"] == 2
+        assert 0 <= run["sectors"] <= 8
+        for episode in run["episodes"]:
+            assert episode["steps"] > 0 and len(episode["end"]) == 2
+            assert episode["distance"] == pytest.approx(math.hypot(*episode["end"]))
+            if episode["distance"] < results["min_distance"]:
+                assert episode["sector"] is None  # too close to the start to have a direction
+            else:
+                assert episode["sector"] in range(8)
+    for column, summary in results["summary"].items():
+        runs = [r for r in results["runs"] if r["column"] == column]
+        assert max(r["sectors"] for r in runs) <= summary["sectors_covered"] <= 8
+        assert summary["mean_distance"] == pytest.approx(
+            np.mean([e["distance"] for r in runs for e in r["episodes"]]))
+    assert "SQL alpha=0.1:" in result.stdout and "DDPG:" in result.stdout
+    assert (out / "runs" / "sql-alpha1" / "QuadrupedPretrain-v1" / "seed0").is_dir()
+
+
+def test_fig5_smoke_fine_tunes_from_fig7s_pretraining_then_replots(fig7_smoke):
+    out, figure7 = fig7_smoke
+    assert figure7.returncode == 0, figure7.stderr[-3000:]
+    pretrained = {algo: out / "runs" / folder / "QuadrupedPretrain-v1" / "seed0"
+                  for algo, folder in (("sql", "sql-alpha0.1"), ("ddpg", "ddpg"))}
+    progress = pretrained["sql"] / "progress.csv"
+    before = progress.read_bytes(), progress.stat().st_mtime_ns
+    # One task of the three keeps the test short; the U-maze is the one with env_kwargs.
+    result = run_figure("fig5", "--profile=smoke", "--tasks=umaze", f"--out_dir={out}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (progress.read_bytes(), progress.stat().st_mtime_ns) == before  # reused, not retrained
+    for name in ("fig5.png", "fig5.pdf", "fig5.json"):
+        assert (out / name).exists(), name
+    results = json.loads((out / "fig5.json").read_text())
+    assert "undiscounted" in results["return_measure"]
+    assert results["pretraining"]["sql"] == [str(pretrained["sql"])]
+    methods = results["tasks"]["umaze"]["methods"]
+    assert set(methods) == {"sql-finetuned", "ddpg", "ddpg-finetuned"}
+    for method, curve in methods.items():
+        assert curve["steps"] == [100.0, 200.0, 300.0]
+        assert len(curve["mean"]) == len(curve["std"]) == len(curve["seeds"][0]["values"]) == 3
+        config = json.loads((out / curve["runs"][0] / "config.json").read_text())
+        source = {"sql-finetuned": str(pretrained["sql"]), "ddpg": "",
+                  "ddpg-finetuned": str(pretrained["ddpg"])}[method]
+        assert config["init_from"] == curve["init_from"][0] == source
+        assert config["env_kwargs"] == {"arm_length": 2.0}
+    averages = {m: c["average_return_over_training"] for m, c in methods.items()}
+    fastest = None if None in averages.values() else max(averages, key=averages.get)
+    assert results["summary"]["umaze"]["largest_average_return"] == fastest
+    assert "sql_finetuned_learns_fastest" in result.stdout
+
+    (out / "fig5.png").unlink()
+    replot = run_figure("fig5", "--profile=smoke", "--tasks=umaze", f"--out_dir={out}",
+                        "--plot_only")
+    assert replot.returncode == 0, replot.stderr[-3000:]
+    assert (out / "fig5.png").exists()
+    untrained = run_figure("fig5", "--profile=smoke", "--tasks=wide", f"--out_dir={out}",
+                           "--plot_only")
+    assert untrained.returncode == 2 and "no finished run" in untrained.stderr
+
+
+def test_fig5_fig7_bad_flags_exit_2_with_one_line(tmp_path):
+    for figure, args, message in [("fig7", ["--profile=huge"], "huge"),
+                                  ("fig5", ["--profile=huge"], "huge"),
+                                  ("fig5", ["--tasks=wide,hall"], "--tasks"),
+                                  ("fig7", ["--plot_only"], "no finished run")]:
+        result = run_figure(figure, "--profile=smoke", *args, f"--out_dir={tmp_path}")
+        assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
+        errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()  # nothing trained
+
+
+def test_fig5_average_return_and_fig7_sectors():
+    from paper_repro import fig5, fig7
+
+    nan = float("nan")
+    steps = np.array([0.0, 10.0, 30.0])
+    assert fig5.average_over_training(steps, np.array([0.0, 2.0, 2.0])) == pytest.approx(50 / 30)
+    # Steps where some seed has no return yet are left out; one defined step gives no average.
+    assert fig5.average_over_training(steps, np.array([nan, 1.0, 3.0])) == pytest.approx(2.0)
+    assert fig5.average_over_training(steps, np.array([nan, nan, 3.0])) is None
+    summary = fig5.task_summary({"sql-finetuned": {"average_return_over_training": 3.0},
+                                 "ddpg": {"average_return_over_training": 1.0},
+                                 "ddpg-finetuned": {"average_return_over_training": 2.0}})
+    assert summary == {"largest_average_return": "sql-finetuned",
+                       "sql_finetuned_learns_fastest": True}
+    assert fig5.task_summary({"sql-finetuned": {"average_return_over_training": 3.0},
+                              "ddpg": {"average_return_over_training": None}}) == {
+        "largest_average_return": None, "sql_finetuned_learns_fastest": None}
+    points = [(1, 0.1), (1, 1.1), (0, 1), (-1, 0.9), (-1, -0.1), (-1, -1.1), (0, -1), (1, -0.1)]
+    assert [fig7.sector(p) for p in points] == list(range(8))
+
+
+def test_fig1_goal_summary_counts_each_goal_and_the_misses():
+    from paper_repro import fig1
+
+    summary = fig1.goal_summary("run", [0, 0, 1, -1, 3, 2, 0, 1, 3, 2])
+    assert summary["goal_fractions"] == pytest.approx([0.3, 0.2, 0.2, 0.2])
+    assert summary["no_goal_fraction"] == pytest.approx(0.1)
+    assert summary["all_goals_reached"]  # each goal in >= 10% of the episodes
+    assert not fig1.goal_summary("run", [0, 1, 2, 0, 1, 2, 0, 1, 2, 2])["all_goals_reached"]

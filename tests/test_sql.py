@@ -85,9 +85,11 @@ def test_config_rejects_bad_values(field, value):
         SQLConfig(**{field: value})
 
 
-def test_config_needs_two_fixed_particles():
+def test_kernel_update_ratio_is_the_fraction_updated_as_in_the_authors_code():
+    assert SQLConfig(kernel_particles=3, kernel_update_ratio=0.5).num_fixed == 2  # 1 updated
+    assert SQLConfig(kernel_particles=16, kernel_update_ratio=0.25).num_fixed == 12  # 4 updated
     with pytest.raises(ValueError, match="2 fixed"):
-        SQLConfig(kernel_particles=3, kernel_update_ratio=0.5)
+        SQLConfig(kernel_particles=3, kernel_update_ratio=0.9)  # 2 updated, 1 fixed
 
 
 @pytest.mark.parametrize("fields,field", [

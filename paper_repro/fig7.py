@@ -1,0 +1,182 @@
+"""Reproduces Figure 7 (appendix): where the pretrained quadruped policies run, for each alpha.
+
+SQL is pretrained on the empty arena (``softq_tf/QuadrupedPretrain-v1``, whose reward is the speed
+of the centre of mass in any direction) at each entropy weight alpha of the preset (reward scale
+1/alpha): one column per alpha, one row per seed, and a DDPG column pretrained alike, for contrast.
+Each panel shows the centre-of-mass traces of ``eval_episodes`` episodes of the run's final policy,
+each relative to where its episode started, all panels on one scale. The paper's point: the
+maximum-entropy policy runs off in many directions, which is what makes it a good start for the
+fine-tuning of Figure 5; with a small alpha (and DDPG) it commits to fewer.
+
+    python -m paper_repro.fig7 [--profile=quick] [--out_dir=out/fig5] [--seeds=0,1]
+
+It trains (or reuses) the pretraining runs of :mod:`paper_repro.pretraining`, a superset of Figure
+5's, so by default it writes into Figure 5's folder (``out/fig5``): run one figure, and the other
+trains only what it adds.
+
+The episodes start from reset with seeds 1000, 1001, ... and act with the stochastic policy,
+a = f(xi; s) with xi ~ N(0, I) (the distribution of the exported ``sample_action``), the noise drawn
+from a seeded numpy generator through ``action_from_noise`` so that the traces are reproducible.
+DDPG's exported policy is deterministic (its exploration noise belongs to training only), so its
+episodes differ only by the start-state noise.
+
+fig7.json holds, per run, each episode's end point (m, relative to its start), its distance from
+the start, its path length, its length in steps and whether it ended by flipping over; the number
+of the 8 compass sectors of 45 degrees (sector k spans [45k, 45k + 45) degrees counter-clockwise
+from +x) that hold an episode's end point, counting only episodes that ended at least 0.5 m from
+their start (one that stayed put has no direction); and the mean distance from the start. Its
+``summary`` has per column (the alpha, or ``ddpg``): the sectors covered by all seeds' episodes
+together, the mean number of sectors per seed, and the mean distance.
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from absl import app
+
+from paper_repro import common, pretraining, profiles
+from paper_repro.fig3 import COLORS
+from softq_tf import experiment, load_policy
+
+EVAL_SEED = 1000  # episode i resets with EVAL_SEED + i; the noise generator is seeded with it
+SECTORS = 8  # compass sectors of 45 degrees
+MIN_DISTANCE = 0.5  # m: episodes ending closer to their start count towards no sector
+
+
+def column_key(alpha):
+    """The column's key in fig7.json: the alpha (e.g. ``"0.1"``), or ``"ddpg"`` for None."""
+    return "ddpg" if alpha is None else f"{alpha:g}"
+
+
+def column_title(alpha):
+    """The column's title in the picture."""
+    return "DDPG" if alpha is None else f"SQL alpha={alpha:g}"
+
+
+def trace_episode(env, policy, rng, seed):
+    """One episode of ``policy`` from a reset with ``seed``, its noise xi drawn from ``rng``.
+
+    Returns:
+      (the centre-of-mass xy at the reset and after every step, relative to the reset position,
+      [T + 1, 2]; whether the episode ended by termination, i.e. the robot flipped over).
+    """
+    obs, info = env.reset(seed=seed)
+    start = np.array([info["com_x"], info["com_y"]])
+    trace, done, terminated = [start], False, False
+    while not done:
+        xi = rng.standard_normal((1, policy.spec.act_dim)).astype(np.float32)
+        action = policy.action_from_noise(np.asarray(obs, np.float32)[None], xi).numpy()[0]
+        obs, _, terminated, truncated, info = env.step(action)
+        trace.append((info["com_x"], info["com_y"]))
+        done = terminated or truncated
+    return np.asarray(trace) - start, bool(terminated)
+
+
+def sector(point):
+    """The compass sector (0 to 7, counter-clockwise from +x, 45 degrees each) of ``point``."""
+    angle = np.arctan2(point[1], point[0]) % (2 * np.pi)
+    return int(angle // (2 * np.pi / SECTORS)) % SECTORS  # the modulo: angle rounded up to 2 pi
+
+
+def run_results(trial, alpha, env, episodes):
+    """The traces of the run's final policy and their numbers (see the module docstring).
+
+    Returns:
+      ([trace per episode], the run's entry of fig7.json).
+    """
+    policy = load_policy(os.path.join(trial.logdir, "policy"))
+    rng = np.random.default_rng(EVAL_SEED)
+    traces, records = [], []
+    for i in range(episodes):
+        trace, flipped = trace_episode(env, policy, rng, EVAL_SEED + i)
+        end = trace[-1]
+        distance = float(np.hypot(*end))
+        records.append({
+            "end": end.tolist(), "distance": distance,
+            "path_length": float(np.linalg.norm(np.diff(trace, axis=0), axis=1).sum()),
+            "steps": len(trace) - 1, "flipped": flipped,
+            "sector": sector(end) if distance >= MIN_DISTANCE else None})
+        traces.append(trace)
+    return traces, {"column": column_key(alpha), "alpha": alpha, "seed": trial.seed,
+                    "run": trial.logdir, "episodes": records,
+                    "sectors": len(sectors_of([records])),
+                    "mean_distance": float(np.mean([r["distance"] for r in records]))}
+
+
+def sectors_of(episode_lists):
+    """The set of sectors holding an end point among lists of episode records."""
+    return {r["sector"] for records in episode_lists for r in records if r["sector"] is not None}
+
+
+def column_summary(runs):
+    """The summary of one column's runs (entries of :func:`run_results`)."""
+    return {"sectors_covered": len(sectors_of([run["episodes"] for run in runs])),
+            "mean_sectors_per_seed": float(np.mean([run["sectors"] for run in runs])),
+            "mean_distance": float(np.mean([r["distance"] for run in runs
+                                            for r in run["episodes"]]))}
+
+
+def draw(columns, seeds, traces):
+    """One panel per seed (rows) and column (alphas, then DDPG): the episodes' traces from the
+    origin on one scale, the circle inside which an end point counts towards no sector dashed."""
+    extent = max(1.0, 1.1 * max(np.abs(t).max() for runs in traces.values() for t in runs))
+    fig, axes = plt.subplots(len(seeds), len(columns), sharex=True, sharey=True, squeeze=False,
+                             figsize=(2.8 * len(columns), 2.8 * len(seeds)))
+    for row, seed in zip(axes, seeds):
+        for ax, alpha in zip(row, columns):
+            color = COLORS["ddpg" if alpha is None else "sql"]
+            for trace in traces[column_key(alpha), seed]:
+                ax.plot(trace[:, 0], trace[:, 1], color=color, linewidth=0.8, alpha=0.7)
+                ax.plot(*trace[-1], marker=".", color=color)
+            ax.add_patch(plt.Circle((0, 0), MIN_DISTANCE, fill=False, linestyle="--",
+                                    linewidth=0.6, color="gray"))
+            ax.plot(0, 0, marker="+", color="black")
+            ax.set(xlim=(-extent, extent), ylim=(-extent, extent), aspect="equal")
+            if seed == seeds[0]:
+                ax.set_title(column_title(alpha), fontsize=9)
+        row[0].set_ylabel(f"seed {seed}\ny (m)")
+    for ax in axes[-1]:
+        ax.set_xlabel("x (m)")
+    fig.tight_layout()
+    return fig
+
+
+def main(argv):
+    """Pretrains (or reuses) the runs, then writes fig7.png, fig7.pdf and fig7.json."""
+    del argv
+    preset, root, grid = common.runs_or_exit(
+        profiles.FIG5, "fig5", grid_of=lambda root, preset, seeds: pretraining.trials(
+            root, preset, seeds, preset["pretrain"]["alphas"]))
+    env = experiment.make_env(preset["pretrain"]["env"])
+    columns = [alpha for _, alpha in grid]  # the preset's alphas in order, then None (DDPG)
+    seeds = [trial.seed for trial in grid[next(iter(grid))]]
+    traces, runs = {}, []
+    for (_, alpha), trials in grid.items():
+        for trial in trials:
+            traces[column_key(alpha), trial.seed], run = run_results(
+                trial, alpha, env, preset["eval_episodes"])
+            runs.append(run)
+    common.save_figure(draw(columns, seeds, traces), root, "fig7")
+    summary = {column_key(alpha): column_summary([r for r in runs
+                                                  if r["column"] == column_key(alpha)])
+               for alpha in columns}
+    common.save_results({"figure": 7, "profile": common.FLAGS.profile,
+                         "env": preset["pretrain"]["env"],
+                         "episodes_per_run": preset["eval_episodes"], "eval_seed": EVAL_SEED,
+                         "sectors": SECTORS, "min_distance": MIN_DISTANCE, "summary": summary,
+                         "runs": runs}, root, "fig7")
+    for alpha in columns:
+        line = summary[column_key(alpha)]
+        print(f"{column_title(alpha)}: {line['sectors_covered']} of {SECTORS} sectors over all "
+              f"seeds, {line['mean_sectors_per_seed']:.1f} per seed, mean distance "
+              f"{line['mean_distance']:.2f} m")
+    print(f"wrote {os.path.join(root, 'fig7.png')} and fig7.json")
+
+
+if __name__ == "__main__":
+    app.run(main)
