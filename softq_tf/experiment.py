@@ -218,8 +218,9 @@ def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/defaul
     e.g. a smaller maze), recorded in ``config.json``. ``init_from`` names a finished run whose
     networks the run starts from (:func:`load_pretrained`; checked here by loading them once).
 
-    With ``resume`` and a ``config.json`` in ``logdir``, the saved configuration is used (the run
-    continues to its original total), and the other arguments are ignored.
+    With ``resume``, the configuration saved in ``logdir``'s ``config.json`` is used (the run
+    continues to its original total) and the other arguments are ignored; a ``logdir`` without one
+    is an error.
 
     Raises:
       ValueError: with a one-line message naming the bad value and what is allowed.
@@ -229,7 +230,10 @@ def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/defaul
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"--seed={seed!r} is invalid: must be a non-negative integer")
     config_path = os.path.join(logdir, "config.json")
-    if resume and os.path.exists(config_path):
+    if resume:
+        if not os.path.exists(config_path):
+            raise ValueError(f"--resume: --logdir={logdir!r} holds no run to continue (no "
+                             "config.json); leave out --resume to start a new run there")
         return load_run(config_path)
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"--env={env_id!r} is invalid: give a Gymnasium env id")

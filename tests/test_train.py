@@ -61,6 +61,7 @@ def test_cli_trains_multigoal_and_writes_every_file(tmp_path):
     (["--threads=-1"], "--threads=-1"),
     (["--env=softq_tf/SwimmerFinish-v0"], "SwimmerFinish-v1"),  # names the current version
     (["--init_from=/nonexistent/run"], "not a run"),
+    (["--resume"], "holds no run to continue"),
     (["--override=anneal_steps=-1"], "anneal_steps=-1"),
     (["--override=reward_scale=10", "--override=anneal_steps=10",
       "--override=final_reward_scale=2"], "final alpha cannot be above the start"),
