@@ -41,7 +41,7 @@ from absl import app
 
 from paper_repro import common, pretraining, profiles
 from paper_repro.fig3 import COLORS
-from softq_tf import experiment, load_policy
+from softq_tf import experiment, load_policy, loop
 
 EVAL_SEED = 1000  # episode i resets with EVAL_SEED + i; the noise generator is seeded with it
 SECTORS = 8  # compass sectors of 45 degrees
@@ -59,22 +59,16 @@ def column_title(alpha):
 
 
 def trace_episode(env, policy, rng, seed):
-    """One episode of ``policy`` from a reset with ``seed``, its noise xi drawn from ``rng``.
+    """One episode of ``policy`` from a reset with ``seed``, its noise xi drawn from ``rng``
+    (:func:`softq_tf.loop.rollout`).
 
     Returns:
       (the centre-of-mass xy at the reset and after every step, relative to the reset position,
       [T + 1, 2]; whether the episode ended by termination, i.e. the robot flipped over).
     """
-    obs, info = env.reset(seed=seed)
-    start = np.array([info["com_x"], info["com_y"]])
-    trace, done, terminated = [start], False, False
-    while not done:
-        xi = rng.standard_normal((1, policy.spec.act_dim)).astype(np.float32)
-        action = policy.action_from_noise(np.asarray(obs, np.float32)[None], xi).numpy()[0]
-        obs, _, terminated, truncated, info = env.step(action)
-        trace.append((info["com_x"], info["com_y"]))
-        done = terminated or truncated
-    return np.asarray(trace) - start, bool(terminated)
+    run = loop.rollout(env, policy, rng, seed)
+    trace = np.array([(info["com_x"], info["com_y"]) for info in run["infos"]])
+    return trace - trace[0], run["terminated"]
 
 
 def sector(point):

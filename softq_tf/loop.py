@@ -100,10 +100,11 @@ def rollout(env, policy, rng, seed=None):
 
     Returns:
       dict with ``observations`` [T + 1, O], ``actions`` [T, A] (env bounds), ``rewards`` [T],
-      ``terminated`` (bool) and ``final_info`` (the last step's info dict).
+      ``terminated`` (bool), ``infos`` (the reset's info dict, then every step's: T + 1, beside
+      the observations) and ``final_info`` (the last step's info dict).
     """
     obs, info = env.reset(seed=seed)
-    observations, actions, rewards = [obs], [], []
+    observations, actions, rewards, infos = [obs], [], [], [info]
     done, terminated = False, False
     act_dim = env.action_space.shape[0]
     while not done:
@@ -113,10 +114,11 @@ def rollout(env, policy, rng, seed=None):
         observations.append(obs)
         actions.append(action)
         rewards.append(reward)
+        infos.append(info)
         done = terminated or truncated
     return dict(observations=np.asarray(observations), actions=np.asarray(actions),
                 rewards=np.asarray(rewards, np.float64), terminated=bool(terminated),
-                final_info=info)
+                infos=infos, final_info=info)
 
 
 def evaluate(env, policy, episodes, seed):
