@@ -2,23 +2,41 @@
 and the paper's DDPG baseline.
 
 Importing the package registers the ``softq_tf/`` Gymnasium environments; nothing else happens.
+The public names below load their modules, and TensorFlow with them, on first use (PEP 562), so
+``import softq_tf.envs`` and ``gym.make("softq_tf/...")`` never import TensorFlow.
 """
+import importlib
+
 from softq_tf.envs import ENV_IDS, register_envs
-from softq_tf.checkpoint import NoUsableCheckpointError
-from softq_tf.ddpg import DDPGConfig, DDPGLearner
-from softq_tf.experiment import load_pretrained
-from softq_tf.export import load_policy, load_q_function, save_policy, save_q_function
-from softq_tf.loop import LoopConfig, NonFiniteError, StopRequested, evaluate, rollout, train
-from softq_tf.policies import DeterministicPolicy, SamplingPolicy
-from softq_tf.replay import ReplayBuffer
-from softq_tf.specs import EnvSpec
-from softq_tf.sql import SoftQLearner, SQLConfig
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "NoUsableCheckpointError": "checkpoint",
+    "DDPGConfig": "ddpg", "DDPGLearner": "ddpg",
+    "load_pretrained": "experiment",
+    "load_policy": "export", "load_q_function": "export", "save_policy": "export",
+    "save_q_function": "export",
+    "LoopConfig": "loop", "NonFiniteError": "loop", "StopRequested": "loop", "evaluate": "loop",
+    "rollout": "loop", "train": "loop",
+    "DeterministicPolicy": "policies", "SamplingPolicy": "policies",
+    "ReplayBuffer": "replay",
+    "EnvSpec": "specs",
+    "SoftQLearner": "sql", "SQLConfig": "sql",
+}
 
 register_envs()
 
-__all__ = [
-    "DDPGConfig", "DDPGLearner", "DeterministicPolicy", "ENV_IDS", "EnvSpec", "LoopConfig",
-    "NoUsableCheckpointError", "NonFiniteError", "ReplayBuffer", "SQLConfig", "SamplingPolicy",
-    "SoftQLearner", "StopRequested", "evaluate", "load_policy", "load_pretrained",
-    "load_q_function", "register_envs", "rollout", "save_policy", "save_q_function", "train",
-]
+__all__ = sorted([*_EXPORTS, "ENV_IDS", "register_envs"])
+
+
+def __getattr__(name):
+    """Loads a public name's module on first use (PEP 562)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'softq_tf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"softq_tf.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *_EXPORTS])
