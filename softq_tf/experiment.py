@@ -134,6 +134,11 @@ def load_run(config_path):
     return run
 
 
+def is_finished(logdir):
+    """Whether the run in ``logdir`` exported its policy (its last act)."""
+    return os.path.exists(os.path.join(logdir, "policy", "saved_model.pb"))
+
+
 def _finished_run(run_dir):
     """The :class:`Run` of the finished run in ``run_dir`` and its newest checkpoint's prefix.
 
@@ -147,7 +152,7 @@ def _finished_run(run_dir):
         raise ValueError(f"{flag} is not a run: it has no config.json (give the --logdir of a "
                          "finished training run)")
     run = load_run(config_path)
-    if not os.path.exists(os.path.join(run_dir, "policy", "saved_model.pb")):
+    if not is_finished(run_dir):
         raise ValueError(f"{flag} is not a finished run: it has no exported policy/ (resume it "
                          "to the end first)")
     steps = checkpoint_steps(os.path.join(run_dir, "checkpoints"))
@@ -194,8 +199,9 @@ def load_pretrained(learner, run_dir):
         raise ValueError(f"{flag}: {prefix} does not hold every weight of its networks "
                          f"({str(e).strip().splitlines()[0]}); checkpoints written before "
                          "softq-tf saved hidden layers by name cannot be fine-tuned from") from None
+    pretrained_networks = source.networks()
     for name, network in learner.networks().items():
-        pretrained = source.networks()[name]
+        pretrained = pretrained_networks[name]
         shapes = [tuple(w.shape) for w in pretrained.weights]
         wanted = [tuple(w.shape) for w in network.weights]
         if shapes != wanted:

@@ -103,9 +103,7 @@ def trial_dir(out_dir, algo, env_id, seed, variant=""):
     return os.path.join(out_dir, "runs", label, env_id.removeprefix("softq_tf/"), f"seed{seed}")
 
 
-def is_finished(logdir):
-    """Whether the run in ``logdir`` exported its policy (its last act)."""
-    return os.path.exists(os.path.join(logdir, "policy", "saved_model.pb"))
+is_finished = experiment.is_finished  # whether a run folder holds a finished run
 
 
 @functools.cache
