@@ -21,7 +21,8 @@ setup(
         "matplotlib>=3.7",
     ],
     extras_require={
-        "test": ["pytest>=7"],
-        "ray": ["ray[tune]>=2.9"],
+        # The Ray Tune engine's tests run in the default suite, so the test extra brings Ray too.
+        "test": ["pytest>=7", "ray[tune]==2.60.0"],
+        "ray": ["ray[tune]==2.60.0"],  # the Tune API used (tune.report, Tuner.restore) as tested
     },
 )

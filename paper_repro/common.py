@@ -20,11 +20,12 @@ from softq_tf.metrics import read_progress
 flags.DEFINE_string("profile", "quick", "smoke (seconds), quick (laptop, default) or paper.")
 flags.DEFINE_string("out_dir", None, "Output folder (default: out/<figure>).")
 flags.DEFINE_list("seeds", None, "Comma-separated seeds (default: the profile's).")
-flags.DEFINE_string("engine", "local", "Where runs execute: local (in this process) or ray.")
+flags.DEFINE_string("engine", "local", "Where runs train: local (one process per run on this "
+                    "machine) or ray (Ray Tune trials; needs the ray extra).")
+flags.DEFINE_string("ray_address", "", "With --engine=ray: the Ray cluster's address (host:port, "
+                    "ray://host:port or auto); empty = a Ray instance on this machine.")
 flags.DEFINE_bool("plot_only", False, "Never train: draw from finished runs in --out_dir.")
 FLAGS = flags.FLAGS
-
-ENGINES = ("local", "ray")
 
 
 def out_dir(figure):
@@ -84,11 +85,9 @@ def ensure_runs(root, grid):
       ValueError: bad input (engine, plot_only without runs, other settings).
       RuntimeError: a run failed; the others were finished first.
     """
-    if FLAGS.engine not in ENGINES:
-        raise ValueError(f"--engine={FLAGS.engine!r} is invalid: allowed are {', '.join(ENGINES)}")
-    if FLAGS.engine == "ray":
-        raise ValueError("--engine=ray is not available yet (the Ray Tune sweep is a later "
-                         "issue); use --engine=local")
+    if FLAGS.engine not in sweep.ENGINES:
+        raise ValueError(f"--engine={FLAGS.engine!r} is invalid: allowed are "
+                         f"{', '.join(sweep.ENGINES)}")
     every = [trial for runs in grid.values() for trial in runs]
     if FLAGS.plot_only:
         for trial in every:
@@ -97,7 +96,8 @@ def ensure_runs(root, grid):
                                  "--plot_only first")
         return
     sweep.check_trials(every)
-    results = sweep.run_sweep(every, summary_path=os.path.join(root, "sweep_summary.csv"))
+    results = sweep.run_with_engine(FLAGS.engine, every, root, ray_address=FLAGS.ray_address,
+                                    summary_path=os.path.join(root, "sweep_summary.csv"))
     failed = [r for r in results if r.status == "failed"]
     if failed:
         raise RuntimeError("; ".join(f"{r.trial.logdir} failed: {r.error}" for r in failed))

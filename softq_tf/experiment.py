@@ -258,7 +258,7 @@ def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/defaul
                dict(env_kwargs or {}), os.path.normpath(init_from) if init_from else "")
 
 
-def execute(run, stop=None):
+def execute(run, stop=None, callbacks=()):
     """Trains ``run`` (from the networks of ``run.init_from`` unless it resumes from a checkpoint of
     its own) and exports ``policy/`` and ``q_function/`` into its logdir.
 
@@ -271,6 +271,8 @@ def execute(run, stop=None):
       stop: passed to :func:`softq_tf.loop.train`: a callable polled before every environment
         step; once it returns true, training writes a checkpoint and raises
         :class:`softq_tf.loop.StopRequested` (nothing is exported).
+      callbacks: :class:`softq_tf.loop.LoopCallback` objects, told of each progress row and
+        checkpoint as training writes them (e.g. the Ray Tune engine's reporter).
 
     Returns:
       the training summary of :func:`softq_tf.loop.train`.
@@ -292,7 +294,8 @@ def execute(run, stop=None):
         if run.init_from and not checkpoint_steps(os.path.join(run.logdir, "checkpoints")):
             load_pretrained(learner, run.init_from)  # a resumed run continues from its checkpoint
         summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
-                             resume=run.resume, env_id=run.env_id, stop=stop)
+                             resume=run.resume, env_id=run.env_id, stop=stop,
+                             callbacks=callbacks)
         export.save_policy(learner.policy, os.path.join(run.logdir, "policy"), run.to_json())
         export.save_q_function(learner.q, learner.spec, os.path.join(run.logdir, "q_function"),
                                run.to_json())

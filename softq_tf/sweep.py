@@ -40,6 +40,7 @@ from softq_tf.specs import EnvSpec
 
 SUMMARY_COLUMNS = ("algo", "env", "seed", "overrides", "status", "steps", "final_return",
                    "wall_sec", "error", "logdir")
+ENGINES = ("local", "ray")
 GRID_KEYS = ("algos", "envs", "seeds", "total_steps", "overrides", "algo_overrides", "env_kwargs")
 _POLL_SEC = 0.25  # how often finished processes are noticed; polling costs nothing measurable
 # Time the trials get to write their checkpoint and exit after SIGTERM before they are killed: a
@@ -197,7 +198,10 @@ def _flat_settings(run):
     """A run's settings as {name: JSON-normalized value}, learner and loop fields by their own
     names (the names ``--override`` takes; no field is in both)."""
     saved = json.loads(json.dumps(run.to_json()))
-    flat = {key: saved[key] for key in ("algo", "env", "env_kwargs", "seed", "init_from")}
+    flat = {key: saved[key] for key in ("algo", "env", "env_kwargs", "seed")}
+    # The Ray engine records absolute paths: a run it started must match the same trial given with
+    # a relative path.
+    flat["init_from"] = os.path.abspath(saved["init_from"]) if saved["init_from"] else ""
     flat.update(saved["learner"])
     flat.update(saved["loop"])
     return flat
@@ -271,7 +275,7 @@ def resources_for(pending, parallel=None, threads_per_trial=None, cpus=None):
     return parallel, threads_per_trial
 
 
-def _progress_of(logdir):
+def progress_of(logdir):
     """(last step, last non-empty episode return) of the run's progress.csv; (0, nan) without one.
 
     A row being appended while we read parses as incomplete, so it counts as not there yet.
@@ -364,7 +368,7 @@ def _stop(processes):
 
 
 def _result(trial, status, wall_sec=0.0, error=""):
-    steps, final_return = _progress_of(trial.logdir)
+    steps, final_return = progress_of(trial.logdir)
     return TrialResult(trial, status, steps, final_return, wall_sec, error)
 
 
@@ -378,7 +382,7 @@ def _report(trials, results, running, pending, steps_at_start, start):
         if i in results:
             steps[i] = results[i].steps
         elif i in running:
-            steps[i] = _progress_of(trials[i].logdir)[0]
+            steps[i] = progress_of(trials[i].logdir)[0]
         else:
             steps[i] = steps_at_start.get(i, 0)
     done = sum(steps.values())
@@ -408,6 +412,28 @@ def write_summary(results, path):
     write_atomic(path, write)
 
 
+def run_with_engine(engine, trials, out_dir, parallel=None, threads_per_trial=None,
+                    ray_address="", summary_path=None):
+    """Runs ``trials`` with ``engine``: ``"local"`` (:func:`run_sweep`) or ``"ray"``
+    (:func:`softq_tf.sweep_ray.run_sweep_ray`, Tune's experiment under ``<out_dir>/tune``, one CPU
+    per trial unless ``threads_per_trial``; ``parallel`` is then Ray's to decide). Writes the summary
+    table to ``summary_path`` either way.
+
+    Raises:
+      ValueError: bad input, e.g. an unknown engine or ``--engine=ray`` without Ray installed.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"--engine={engine!r} is invalid: allowed are {', '.join(ENGINES)}")
+    if engine == "local":
+        return run_sweep(trials, parallel, threads_per_trial, summary_path)
+    from softq_tf import sweep_ray
+    results = sweep_ray.run_sweep_ray(trials, os.path.join(out_dir, "tune"),
+                                      threads_per_trial or 1, ray_address or None)
+    if summary_path:
+        write_summary(results, summary_path)
+    return results
+
+
 def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
               report_every_sec=30.0):
     """Runs every trial not finished yet, ``parallel`` processes at a time; see the module doc.
@@ -435,7 +461,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
     pending = collections.deque(i for i, done in enumerate(finished) if not done)
     parallel, threads = resources_for(len(pending), parallel, threads_per_trial)
     results = {i: _result(trials[i], "reused") for i, done in enumerate(finished) if done}
-    steps_at_start = {i: _progress_of(trials[i].logdir)[0] for i in pending}
+    steps_at_start = {i: progress_of(trials[i].logdir)[0] for i in pending}
     if pending:
         logging.info("sweep: %d to run, %d reused; %d at a time, threads per trial: %d",
                      len(pending), len(results), parallel, threads)
@@ -500,8 +526,12 @@ def _define_flags():
     flags.DEFINE_string("grid", None, "JSON file with any of the keys " + ", ".join(GRID_KEYS) +
                         " (overrides: list of key=value; algo_overrides: {algo: [key=value]}); "
                         "flags give the rest. A key may not also be given as a flag.")
-    flags.DEFINE_string("engine", "local", "Where trials run: local (processes on this machine); "
-                        "ray is not available yet.")
+    flags.DEFINE_enum("engine", "local", ENGINES, "Where trials run: local (one process per "
+                      "trial on this machine) or ray (Ray Tune trials on a local Ray instance or "
+                      "the cluster at --ray_address; needs the ray extra).")
+    flags.DEFINE_string("ray_address", "", "With --engine=ray: the Ray cluster's address "
+                        "(host:port, ray://host:port or auto); empty = start a Ray instance on "
+                        "this machine (dashboard off).")
 
 
 # Grid-file key -> (flag it replaces, type check, what is allowed).
@@ -594,11 +624,6 @@ def print_table(results):
 def main(argv):
     if len(argv) > 1:
         cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
-    if FLAGS.engine == "ray":
-        cli.fail(2, "--engine=ray is not available yet (the Ray Tune engine is a later issue); use "
-                 "--engine=local")
-    if FLAGS.engine != "local":
-        cli.fail(2, f"--engine={FLAGS.engine!r} is invalid: allowed are local, ray")
     try:
         grid = _settings_from_flags()
         trials = make_grid(FLAGS.out_dir, grid["algos"], grid["envs"], grid["seeds"],
@@ -612,8 +637,11 @@ def main(argv):
     except ValueError as e:
         cli.fail(2, e)
     summary_path = os.path.join(FLAGS.out_dir, "sweep_summary.csv")
-    results = run_sweep(trials, FLAGS.parallel or None, FLAGS.threads_per_trial or None,
-                        summary_path)  # 0 = the default
+    try:
+        results = run_with_engine(FLAGS.engine, trials, FLAGS.out_dir, FLAGS.parallel or None,
+                                  FLAGS.threads_per_trial or None, FLAGS.ray_address, summary_path)
+    except ValueError as e:
+        cli.fail(2, e)
     print_table(results)
     print(f"wrote {summary_path}")
     failed = [r for r in results if r.status == "failed"]

@@ -1,0 +1,198 @@
+"""softq_tf.sweep_ray: the Ray Tune engine, on a local Ray instance (2 CPUs, no dashboard).
+
+The tests share one module-scoped Ray instance (each start costs seconds). Trials are tiny
+(ContinuousBandit-v0, tiny networks, no XLA) and write the local engine's run folders.
+"""
+import csv
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from softq_tf import sweep, sweep_ray  # noqa: E402
+from softq_tf.loop import LoopCallback  # noqa: E402
+
+pytestmark = pytest.mark.ray
+
+BANDIT = "softq_tf/ContinuousBandit-v0"
+# Checkpoints at 100, 200, 300 and 400; rows every 50 steps.
+SMALL = ("min_pool=50", "batch_size=16", "hidden_sizes=16", "log_every=50",
+         "checkpoint_every=100", "jit_compile=false")
+SQL_SMALL = ("kernel_particles=4", "value_particles=4")
+STEPS = 400
+# Wall-clock columns: the only ones allowed to differ between two runs of the same trial.
+CLOCK_COLUMNS = ("steps_per_sec", "elapsed_sec")
+
+
+def grid(out_dir, seeds=(0, 1), algos=("sql", "ddpg"), total_steps=STEPS):
+    return sweep.make_grid(str(out_dir), list(algos), [BANDIT], list(seeds), total_steps, SMALL,
+                           dict(sql=SQL_SMALL, ddpg=()), {})
+
+
+def progress_rows(logdir):
+    with open(os.path.join(logdir, "progress.csv"), newline="") as f:
+        return [{k: v for k, v in row.items() if k not in CLOCK_COLUMNS}
+                for row in csv.DictReader(f)]
+
+
+def progress_steps(logdir):
+    return [int(row["step"]) for row in progress_rows(logdir)]
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_tiny_grid_gives_the_local_engines_run_folders(tmp_path, local_ray):
+    local = grid(tmp_path / "local")
+    on_ray = grid(tmp_path / "ray")
+    local_results = sweep.run_sweep(local, parallel=2, threads_per_trial=1)
+    ray_results = sweep_ray.run_sweep_ray(on_ray, str(tmp_path / "ray" / "tune"))
+    assert [r.status for r in local_results] == ["finished"] * 4
+    assert [r.status for r in ray_results] == ["finished"] * 4
+    for a, b in zip(local, on_ray):
+        assert sorted(os.listdir(a.logdir)) == sorted(os.listdir(b.logdir))
+        # Same seeds, same settings, one thread each: the same numbers, bit for bit.
+        assert progress_rows(a.logdir) == progress_rows(b.logdir), a.logdir
+        assert progress_steps(b.logdir) == list(range(50, STEPS + 1, 50))
+    # A rerun reuses every trial: nothing trains again.
+    again = sweep_ray.run_sweep_ray(on_ray, str(tmp_path / "ray" / "tune"))
+    assert [r.status for r in again] == ["reused"] * 4
+
+
+class _Interrupt(LoopCallback):
+    """On a trial's first attempt, fails it right after its checkpoint at step 200: by raising
+    (``how="raise"``) or by killing its worker process (``how="kill"``). Every attempt appends
+    the steps of its progress rows to ``<logdir>/attempts.txt``, one line per attempt."""
+
+    def __init__(self, logdir, how):
+        self.logdir, self.how = logdir, how
+        self.marker = os.path.join(logdir, "interrupted")
+        with open(os.path.join(logdir, "attempts.txt"), "a") as f:
+            f.write("attempt:")
+
+    def on_log(self, step, row):
+        with open(os.path.join(self.logdir, "attempts.txt"), "a") as f:
+            f.write(f" {step}")
+
+    def on_checkpoint(self, step, checkpoint_dir):
+        if step == 200 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            if self.how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            raise RuntimeError("a failure injected by the test")
+
+
+def interrupted_trial(config):
+    """Tune trial: :func:`softq_tf.sweep_ray.run_trial` with an :class:`_Interrupt`; the seed
+    chooses how (0 raises, 1 is killed)."""
+    logdir = config["trial"]["logdir"]
+    os.makedirs(logdir, exist_ok=True)
+    how = "raise" if config["trial"]["seed"] == 0 else "kill"
+    sweep_ray.run_trial(config, callbacks=(_Interrupt(logdir, how),))
+
+
+def test_failed_trials_are_retried_from_their_checkpoint(tmp_path, local_ray):
+    import ray.cloudpickle
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    trials = grid(tmp_path, algos=("sql",))
+    results = sweep_ray.run_sweep_ray(trials, str(tmp_path / "tune"), trainable=interrupted_trial)
+    assert [r.status for r in results] == ["finished", "finished"]
+    for trial in trials:
+        with open(os.path.join(trial.logdir, "attempts.txt")) as f:
+            attempts = [line.split()[1:] for line in f.read().split("attempt:")[1:]]
+        # The first attempt logged up to 200 (a raise) or up to 200 and possibly not further (a
+        # kill); the second started after the checkpoint at 200, not from zero.
+        assert attempts[0][:4] == ["50", "100", "150", "200"], attempts
+        assert attempts[1][0] == "250", attempts
+        assert progress_steps(trial.logdir) == list(range(50, STEPS + 1, 50))
+
+
+def sweep_cli(out_dir, *args, **popen_kwargs):
+    command = [sys.executable, "-m", "softq_tf.sweep", "--engine=ray", "--algos=sql",
+               f"--envs={BANDIT}", "--seeds=0", "--total_steps=3000", f"--out_dir={out_dir}",
+               *[f"--override={o}" for o in SMALL + SQL_SMALL], *args]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, **popen_kwargs)
+
+
+def test_an_interrupted_driver_is_resumed_by_rerunning_it(tmp_path):
+    out_dir = tmp_path / "sweep"
+    logdir = grid(out_dir, seeds=(0,), algos=("sql",), total_steps=3000)[0].logdir
+    driver = sweep_cli(out_dir)
+    deadline = time.monotonic() + 240
+    while not os.path.exists(os.path.join(logdir, "checkpoints", "ckpt-200.index")):
+        assert time.monotonic() < deadline and driver.poll() is None, driver.stdout.read()
+        time.sleep(0.5)
+    driver.send_signal(signal.SIGINT)  # Ctrl-C: Tune saves the experiment's state and stops
+    driver.communicate(timeout=120)
+    steps_before = progress_steps(logdir)
+    assert steps_before and steps_before[-1] < 3000
+    rerun = sweep_cli(out_dir)
+    output, _ = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, output
+    assert "restoring the Ray Tune experiment" in output
+    assert progress_steps(logdir) == list(range(50, 3001, 50))
+
+
+def bad_input(*args, env=None):
+    result = subprocess.run([sys.executable, "-m", "softq_tf.sweep", "--engine=ray",
+                             f"--envs={BANDIT}", *args], capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2",
+                                                  **(env or {})))
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_unreachable_address_is_a_clear_error(tmp_path):
+    with socket.socket() as s:  # a port nobody listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        line = bad_input(f"--out_dir={tmp_path}", f"--ray_address=127.0.0.1:{port}")
+    assert f"--ray_address='127.0.0.1:{port}' cannot be reached" in line
+    assert "ray start --head" in line
+    assert not os.listdir(tmp_path)
+
+
+def test_relative_storage_on_a_cluster_is_a_clear_error(tmp_path):
+    with socket.socket() as listener:  # anything that accepts connections passes the reach check
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        line = bad_input("--out_dir=relative/out", f"--ray_address=127.0.0.1:{port}")
+    assert "--out_dir='relative/out/tune' is relative" in line and "absolute path" in line
+
+
+def test_missing_ray_is_a_clear_error(tmp_path):
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "ray.py").write_text("raise ImportError('no ray here')\n")
+    line = bad_input(f"--out_dir={tmp_path / 'out'}",
+                     env=dict(PYTHONPATH=os.pathsep.join([str(fake), os.getcwd()])))
+    assert line == f"error: --engine=ray needs Ray Tune, which is not installed: " \
+                   f"{sweep_ray.INSTALL_HINT}"
+
+
+def test_importing_softq_tf_does_not_import_ray():
+    code = "import softq_tf, softq_tf.sweep, sys; print('ray' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_experiment_name_is_the_grids(tmp_path):
+    assert sweep_ray.experiment_name(grid(tmp_path)) == sweep_ray.experiment_name(grid(tmp_path))
+    assert (sweep_ray.experiment_name(grid(tmp_path, seeds=(0,)))
+            != sweep_ray.experiment_name(grid(tmp_path)))
