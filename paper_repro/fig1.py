@@ -25,7 +25,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app  # noqa: E402
 
 from paper_repro import common, profiles  # noqa: E402
-from softq_tf import envs, loop  # noqa: E402
+from softq_tf import envs, evaluation  # noqa: E402
 from softq_tf.envs.multigoal import GOALS, goal_distance_cost  # noqa: E402
 
 ENV_ID = profiles.MULTIGOAL
@@ -40,7 +40,7 @@ def evaluate_goals(policy, episodes, seed):
     numpy generator seeded with ``seed``); returns trajectories and goal indices (-1: none)."""
     env = gym.make(ENV_ID)
     rng = np.random.default_rng(seed)
-    runs = [loop.rollout(env, policy, rng, seed + episode) for episode in range(episodes)]
+    runs = [evaluation.rollout(env, policy, rng, seed + episode) for episode in range(episodes)]
     return ([run["observations"].tolist() for run in runs],
             [run["final_info"].get("goal", -1) for run in runs])
 

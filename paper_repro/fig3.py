@@ -27,7 +27,7 @@ import tensorflow as tf  # noqa: E402
 from absl import app  # noqa: E402
 
 from paper_repro import common, profiles  # noqa: E402
-from softq_tf import experiment, loop  # noqa: E402
+from softq_tf import evaluation, experiment  # noqa: E402
 
 ALGOS = ("sql", "ddpg")
 EVAL_EPISODES = 5  # episodes of each final policy in fig3.json
@@ -66,7 +66,7 @@ def final_policy_episodes(trial, env, episodes=EVAL_EPISODES):
     it does at the end of training, e.g. which way each episode swims."""
     policy = tf.saved_model.load(os.path.join(trial.logdir, "policy"))
     rng = np.random.default_rng(0)
-    runs = [loop.rollout(env, policy, rng, seed=i) for i in range(episodes)]
+    runs = [evaluation.rollout(env, policy, rng, seed=i) for i in range(episodes)]
     summary = dict(episode_returns=[float(run["rewards"].sum()) for run in runs],
                    episode_lengths=[len(run["rewards"]) for run in runs])
     for key in ("com_x", "distance"):  # where each episode ended (task permitting)

@@ -41,7 +41,7 @@ from absl import app
 
 from paper_repro import common, pretraining, profiles
 from paper_repro.fig3 import COLORS
-from softq_tf import experiment, load_policy, loop
+from softq_tf import evaluation, experiment, load_policy
 
 EVAL_SEED = 1000  # episode i resets with EVAL_SEED + i; the noise generator is seeded with it
 SECTORS = 8  # compass sectors of 45 degrees
@@ -60,13 +60,13 @@ def column_title(alpha):
 
 def trace_episode(env, policy, rng, seed):
     """One episode of ``policy`` from a reset with ``seed``, its noise xi drawn from ``rng``
-    (:func:`softq_tf.loop.rollout`).
+    (:func:`softq_tf.evaluation.rollout`).
 
     Returns:
       (the centre-of-mass xy at the reset and after every step, relative to the reset position,
       [T + 1, 2]; whether the episode ended by termination, i.e. the robot flipped over).
     """
-    run = loop.rollout(env, policy, rng, seed)
+    run = evaluation.rollout(env, policy, rng, seed)
     trace = np.array([(info["com_x"], info["com_y"]) for info in run["infos"]])
     return trace - trace[0], run["terminated"]
 

@@ -11,6 +11,7 @@ Public API (ValueError / TypeError whose message names the problem):
 12. EnvSpec.from_spaces with a Discrete action space
 13. EnvSpec.from_spaces with an unbounded Box    14. train() with a LoopConfig given as a dict
 15. train() with an env whose spaces differ from the learner's spec
+    train() with a callback that is no LoopCallback
 16. load_policy on a missing path                17. load_policy on a SavedModel softq_tf did not write
 18. LoadedPolicy.sample_action, wrong shape      19. LoadedPolicy.sample_action, integer dtype
 20. LoadedPolicy.sample_actions with n=0         21. LoadedQFunction.q_values, action of wrong width
@@ -120,6 +121,9 @@ API_CASES = [
     ("LoopConfig", lambda _: train(gym.wrappers.TimeLimit(CounterEnv(), 5), make_learner(),
                                    dict(total_steps=10))),
     ("does not match the learner", mismatched_env),
+    ("callbacks must be softq_tf.LoopCallback objects, got builtin_function", lambda _: train(
+        gym.wrappers.TimeLimit(CounterEnv(), 5), make_learner(), small_loop(),
+        callbacks=[print])),
     ("no SavedModel", lambda p: load_policy(str(p / "missing"))),
     ("softq_tf.json", lambda p: load_policy(plain_saved_model(p))),
     ("seed=-1", lambda p: experiment.prepare("softq_tf/MultiGoal-v0", seed=-1,

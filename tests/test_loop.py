@@ -1,14 +1,15 @@
 """The environment loop: what it stores, when it stops, and how it resumes."""
 import csv
+import os
 
 import gymnasium as gym
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from softq_tf import LoopConfig, NonFiniteError, ReplayBuffer, SoftQLearner, SQLConfig, train
-from softq_tf import DDPGConfig, DDPGLearner, EnvSpec, StopRequested, evaluate
-from softq_tf.checkpoint import checkpoint_steps
-from softq_tf.loop import TrainAndAct
+from softq_tf import DDPGConfig, DDPGLearner, EnvSpec, LoopCallback, StopRequested
+from softq_tf.checkpoint import checkpoint_steps, verify
 
 
 class CounterEnv(gym.Env):
@@ -96,84 +97,10 @@ def test_resume_continues_without_duplicate_rows(tmp_path):
     assert int(learner.step) == 40 - 10 + 1
 
 
-def filled_learner_and_replays():
-    """Two identical learners (env bounds [-2, 6]) and two replay buffers holding the same 12
-    random transitions."""
-    learners = make_learner(-2.0, 6.0), make_learner(-2.0, 6.0)
-    replays = ReplayBuffer(50, 1, 1), ReplayBuffer(50, 1, 1)
-    rng = np.random.default_rng(0)
-    for _ in range(12):
-        transition = (rng.normal(size=1), rng.uniform(-1, 1, 1), rng.normal(), rng.normal(size=1),
-                      rng.uniform() < 0.2)
-        for replay in replays:
-            replay.add(*transition)
-    return learners, replays
-
-
-def assert_same_learners(a, b, steps):
-    for x, y in zip(a.q.weights + a.sampler.weights, b.q.weights + b.sampler.weights):
-        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-5, atol=1e-7)
-    assert int(a.step) == int(b.step) == steps
-
-
-def assert_same_stats(stats, expected):
-    assert set(stats) == set(expected)
-    for key in expected:
-        np.testing.assert_allclose(stats[key], expected[key], rtol=1e-5)
-
-
-def test_train_and_act_is_store_then_update_then_act():
-    """The fused call does Algorithm 1's steps in order: the same steps run one by one (store the
-    transition, update on a batch drawn with the learner's generator, sample the next action) give
-    the same statistics, weights and action (and the action mapped to the env's bounds)."""
-    (fused, stepwise), (fused_replay, stepwise_replay) = filled_learner_and_replays()
-    train_and_act = TrainAndAct(fused, fused_replay, batch_size=8)
-    for i in range(3):
-        transition = ([float(i)], [0.5], 1.0, [i + 1.0], False)
-        obs = np.full(1, i + 1.0, np.float32)
-        action, env_action, stats = train_and_act(transition, obs)
-        stepwise_replay.add(*transition)
-        expected = stepwise.train_step(stepwise_replay.sample_batch(8, stepwise.rng))
-        np.testing.assert_allclose(action, stepwise.collect_action(obs[None])[0], rtol=1e-5)
-        np.testing.assert_allclose(env_action, fused.spec.to_env_action(action), rtol=1e-6)
-        assert_same_stats(stats, expected)
-    assert_same_learners(fused, stepwise, 3)
-    assert fused_replay.size == 15
-
-
-def test_overlapped_train_and_act_is_store_then_act_then_update():
-    """Overlapped, a call stores the transition and samples the action, and the update it starts
-    (collected by wait) is the one the same steps run one by one in that order give."""
-    (overlapped, stepwise), (overlapped_replay, stepwise_replay) = filled_learner_and_replays()
-    train_and_act = TrainAndAct(overlapped, overlapped_replay, batch_size=8, overlap=True)
-    for i in range(3):
-        transition = ([float(i)], [0.5], 1.0, [i + 1.0], False)
-        obs = np.full(1, i + 1.0, np.float32)
-        action, env_action, none = train_and_act(transition, obs)
-        assert none is None
-        with pytest.raises(RuntimeError, match="wait"):
-            train_and_act(transition, obs)
-        stepwise_replay.add(*transition)
-        np.testing.assert_allclose(action, stepwise.collect_action(obs[None])[0], rtol=1e-5)
-        np.testing.assert_allclose(env_action, overlapped.spec.to_env_action(action), rtol=1e-6)
-        expected = stepwise.train_step(stepwise_replay.sample_batch(8, stepwise.rng))
-        assert_same_stats(train_and_act.wait(), expected)
-        assert train_and_act.wait() is None
-    train_and_act.close()
-    assert_same_learners(overlapped, stepwise, 3)
-    assert overlapped_replay.size == 15
-
-
 def test_updates_per_step_runs_in_the_same_call():
     learner = make_learner()
     train(gym.wrappers.TimeLimit(CounterEnv(), 5), learner, small_loop(updates_per_step=3))
     assert int(learner.step) == 3 * (30 - 10 + 1)
-
-
-def test_evaluate_returns_mean_return_and_length():
-    env = gym.wrappers.TimeLimit(CounterEnv(terminate_at=4), 10)
-    mean_return, mean_length = evaluate(env, make_learner().policy, episodes=3, seed=0)
-    assert (mean_return, mean_length) == (4.0, 4.0)
 
 
 class HugeRewardEnv(CounterEnv):
@@ -185,12 +112,13 @@ class HugeRewardEnv(CounterEnv):
 
 
 def test_non_finite_loss_stops_after_checkpointing_last_finite_state(tmp_path):
-    learner = make_learner()
+    learner, recorder = make_learner(), Recorder()
     with pytest.raises(NonFiniteError, match="non-finite loss .* at step 10"):
         train(gym.wrappers.TimeLimit(HugeRewardEnv(), 5), learner, small_loop(),
-              logdir=str(tmp_path), env_id="huge")
+              logdir=str(tmp_path), env_id="huge", callbacks=[recorder])
     assert int(learner.step) == 0  # the non-finite update was not applied
     assert (tmp_path / "checkpoints" / "ckpt-10.index").exists()
+    assert recorder.checkpoints == [10]
 
 
 class NanResetEnv(CounterEnv):
@@ -273,10 +201,11 @@ def test_stop_request_checkpoints_that_step_and_resume_is_exact(tmp_path):
 
     uninterrupted = make_learner()
     train(env(), uninterrupted, small_loop(checkpoint_every=10), logdir=str(tmp_path / "a"))
+    recorder = Recorder()
     with pytest.raises(StopRequested, match="at step 15") as stopped:
         train(env(), make_learner(), small_loop(checkpoint_every=10), logdir=str(tmp_path / "b"),
-              stop=StopBefore(15))
-    assert stopped.value.step == 15
+              stop=StopBefore(15), callbacks=[recorder])
+    assert stopped.value.step == 15 and recorder.checkpoints == [10, 15]
     assert checkpoint_steps(tmp_path / "b" / "checkpoints") == [15, 10]
     resumed = make_learner()
     train(env(), resumed, small_loop(checkpoint_every=10), logdir=str(tmp_path / "b"),
@@ -286,3 +215,35 @@ def test_stop_request_checkpoints_that_step_and_resume_is_exact(tmp_path):
     for a, b in zip(uninterrupted.q.weights + uninterrupted.sampler.weights,
                     resumed.q.weights + resumed.sampler.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+class Recorder(LoopCallback):
+    """Keeps every row it is told of, and each checkpoint's step, read back from disk when told."""
+
+    def __init__(self):
+        self.rows, self.checkpoints = [], []
+
+    def on_log(self, step, row):
+        assert row["step"] == step
+        self.rows.append(row)
+
+    def on_checkpoint(self, step, checkpoint_dir):
+        prefix = os.path.join(checkpoint_dir, f"ckpt-{step}")
+        _, loop_state = verify(prefix, EnvSpec(1, 1, (-1.0,), (1.0,)))  # every file, every tensor
+        assert tf.train.latest_checkpoint(checkpoint_dir) == prefix  # the state file lists it
+        self.checkpoints.append(loop_state["step"])
+
+
+def test_callbacks_see_every_row_as_written_and_every_checkpoint_once_on_disk(tmp_path):
+    """25 steps, rows every 10 and at the end, checkpoints every 10 and at the end (25)."""
+    recorder = Recorder()
+    train(gym.wrappers.TimeLimit(CounterEnv(), 5), make_learner(),
+          small_loop(total_steps=25, checkpoint_every=10), logdir=str(tmp_path),
+          callbacks=[recorder])
+    with open(tmp_path / "progress.csv", newline="") as f:
+        written = list(csv.DictReader(f))
+    assert [int(row["step"]) for row in written] == [10, 20, 25]
+    assert [{column: str(row.get(column, "")) for column in line} for row, line in
+            zip(recorder.rows, written, strict=True)] == written
+    assert recorder.checkpoints == [10, 20, 25]
+

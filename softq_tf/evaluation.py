@@ -1,0 +1,38 @@
+"""Evaluation: episodes run with a policy's ``action_from_noise`` and noise from a seeded
+generator, outside training (the loop's evaluations, the paper figures' rollouts)."""
+import numpy as np
+
+
+def rollout(env, policy, rng, seed=None):
+    """Runs one episode with ``policy.action_from_noise`` and noise from ``rng``.
+
+    Returns:
+      dict with ``observations`` [T + 1, O], ``actions`` [T, A] (env bounds), ``rewards`` [T],
+      ``terminated`` (bool), ``infos`` (the reset's info dict, then every step's: T + 1, beside
+      the observations) and ``final_info`` (the last step's info dict).
+    """
+    obs, info = env.reset(seed=seed)
+    observations, actions, rewards, infos = [obs], [], [], [info]
+    done, terminated = False, False
+    act_dim = env.action_space.shape[0]
+    while not done:
+        xi = rng.standard_normal((1, act_dim)).astype(np.float32)
+        action = policy.action_from_noise(np.asarray(obs, np.float32)[None], xi).numpy()[0]
+        obs, reward, terminated, truncated, info = env.step(action)
+        observations.append(obs)
+        actions.append(action)
+        rewards.append(reward)
+        infos.append(info)
+        done = terminated or truncated
+    return dict(observations=np.asarray(observations), actions=np.asarray(actions),
+                rewards=np.asarray(rewards, np.float64), terminated=bool(terminated),
+                infos=infos, final_info=info)
+
+
+def evaluate(env, policy, episodes, seed):
+    """Mean undiscounted return and length of ``episodes`` rollouts (episode i is reset with
+    seed + i)."""
+    rng = np.random.default_rng(seed)
+    runs = [rollout(env, policy, rng, seed + i) for i in range(episodes)]
+    return (float(np.mean([r["rewards"].sum() for r in runs])),
+            float(np.mean([len(r["rewards"]) for r in runs])))
