@@ -109,7 +109,7 @@ def test_failed_trials_are_retried_from_their_checkpoint(tmp_path, local_ray):
     assert [r.status for r in results] == ["finished", "finished"]
     for trial in trials:
         with open(os.path.join(trial.logdir, "attempts.txt")) as f:
-            attempts = [line.split()[1:] for line in f.read().split("attempt:")[1:]]
+            attempts = [line.split() for line in f.read().split("attempt:")[1:]]
         # The first attempt logged up to 200 (a raise) or up to 200 and possibly not further (a
         # kill); the second started after the checkpoint at 200, not from zero.
         assert attempts[0][:4] == ["50", "100", "150", "200"], attempts
