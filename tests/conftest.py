@@ -1,10 +1,12 @@
-"""Shared fixtures: quiet TensorFlow, tiny configs and a transition-batch factory."""
+"""Shared fixtures: quiet TensorFlow, tiny configs, a transition-batch factory and a learner's
+whole state."""
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from softq_tf import EnvSpec, SQLConfig  # noqa: E402
 
@@ -32,3 +34,32 @@ def make_batch(spec, n, seed=0):
         next_obs=rng.normal(size=(n, spec.obs_dim)).astype(np.float32),
         terminated=(rng.uniform(size=n) < 0.2).astype(np.float32),
     )
+
+
+def learner_state(learner):
+    """Every value ``learner``'s checkpoint holds (``checkpoint_items``: networks, optimizers,
+    step, generator, ...) as {"<item>/<index>": numpy array}."""
+    state = {}
+    for name, item in learner.checkpoint_items().items():
+        if isinstance(item, tf.Variable):
+            variables = [item]
+        elif isinstance(item, tf.random.Generator):
+            variables = [item.state]
+        else:  # a Keras model or optimizer
+            variables = item.variables
+        state.update({f"{name}/{i}": v.numpy() for i, v in enumerate(variables)})
+    return state
+
+
+def assert_same_values(first, second, skip=()):
+    """Asserts two :func:`learner_state` dicts bit-identical, but for the items named in
+    ``skip``."""
+    assert first.keys() == second.keys()
+    for key, value in first.items():
+        if key.split("/")[0] not in skip:
+            np.testing.assert_array_equal(value, second[key], err_msg=key)
+
+
+def assert_same_state(a, b):
+    """Asserts learners ``a`` and ``b`` hold bit-identical checkpoint values."""
+    assert_same_values(learner_state(a), learner_state(b))

@@ -3,27 +3,13 @@ import os
 import shutil
 
 import gymnasium as gym
-import numpy as np
 import pytest
 import tensorflow as tf
 
-from softq_tf import (DDPGConfig, DDPGLearner, EnvSpec, NoUsableCheckpointError, SoftQLearner,
-                      SQLConfig, train)
+from conftest import assert_same_state
+from softq_tf import NoUsableCheckpointError, train
 from softq_tf.checkpoint import Checkpointer, checkpoint_steps
 from test_loop import CounterEnv, make_learner, small_loop
-
-
-def learner_state(learner):
-    """Every value a checkpoint holds for ``learner``, as numpy arrays."""
-    items = learner.checkpoint_items()
-    values = [v.numpy() for k in ("q", "target_q", "sampler") for v in items[k].weights]
-    values += [v.numpy() for k in ("q_optimizer", "policy_optimizer") for v in items[k].variables]
-    return values + [learner.step.numpy(), learner.rng.state.numpy()]
-
-
-def assert_same_state(a, b):
-    for x, y in zip(learner_state(a), learner_state(b), strict=True):
-        np.testing.assert_array_equal(x, y)
 
 
 def restored_from(directory, step):
@@ -119,20 +105,3 @@ def test_no_loadable_checkpoint_is_an_error_that_keeps_the_files(ckpt_dir):
     with pytest.raises(NoUsableCheckpointError, match="no checkpoint .* loads"):
         restore(ckpt_dir)
     assert sorted(os.listdir(ckpt_dir)) == before
-
-
-
-@pytest.mark.parametrize("learner_class,config", [
-    (SoftQLearner, SQLConfig(hidden_sizes=(8, 8, 8), kernel_particles=4, value_particles=4,
-                             jit_compile=False)),
-    (DDPGLearner, DDPGConfig(hidden_sizes=(8, 8, 8), jit_compile=False))])
-def test_every_weight_of_every_network_is_in_the_checkpoint(tmp_path, learner_class, config):
-    """Networks alone (as fine-tuning restores them) round-trip weight for weight, hidden layers
-    included: a target network's hidden layers are reached by no optimizer."""
-    spec = EnvSpec(3, 2, (-1.0, -1.0), (1.0, 1.0))
-    saved, fresh = learner_class(spec, config, seed=0), learner_class(spec, config, seed=1)
-    path = tf.train.Checkpoint(**saved.networks()).save(str(tmp_path / "networks"))
-    tf.train.Checkpoint(**fresh.networks()).restore(path).assert_consumed()
-    for name, network in saved.networks().items():
-        for a, b in zip(network.weights, fresh.networks()[name].weights, strict=True):
-            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"{name}: {a.path}")

@@ -6,7 +6,6 @@ import tensorflow as tf
 
 from conftest import make_batch
 from softq_tf import DDPGConfig, DDPGLearner, EnvSpec, LoopConfig, train
-from softq_tf.ddpg import STAT_NAMES
 
 
 class QuadraticBandit(gym.Env):
@@ -31,15 +30,6 @@ def small_config(**kwargs):
                                   jit_compile=False), **kwargs))
 
 
-def test_update_traces_once_and_reports_its_statistics(tiny_spec):
-    learner = DDPGLearner(tiny_spec, small_config(), seed=0)
-    for n in (16, 5, 16):
-        stats = learner.train_step(make_batch(tiny_spec, n, seed=n))
-    assert learner.train_step.experimental_get_tracing_count() == 1
-    assert set(stats) == set(STAT_NAMES) | {"finite"} and bool(stats["finite"])
-    assert int(learner.step) == 3
-
-
 def test_critic_regresses_on_the_target_networks_backup(tiny_spec):
     """Q moves toward r + gamma * Q'(s', mu'(s')) computed by hand from the target networks."""
     learner = DDPGLearner(tiny_spec, small_config(q_lr=1e-2, target_update_period=10_000), seed=1)
@@ -51,16 +41,6 @@ def test_critic_regresses_on_the_target_networks_backup(tiny_spec):
         errors.append(np.mean((learner.q((batch["obs"], batch["action"])).numpy() - target) ** 2))
         learner.train_step(batch)
     assert errors[-1] < 0.05 * errors[0]
-
-
-def test_non_finite_update_is_not_applied(tiny_spec):
-    learner = DDPGLearner(tiny_spec, small_config(), seed=0)
-    before = [w.numpy() for w in learner.q.weights + learner.actor.weights]
-    batch = dict(make_batch(tiny_spec, 8), reward=np.full(8, np.nan, np.float32))
-    assert not bool(learner.train_step(batch)["finite"])
-    for a, b in zip(before, learner.q.weights + learner.actor.weights):
-        np.testing.assert_array_equal(a, b.numpy())
-    assert int(learner.step) == 0
 
 
 def test_collect_action_adds_ou_noise_to_mu_and_clips(tiny_spec):
@@ -85,25 +65,6 @@ def test_ddpg_learns_the_optimal_action_of_a_bandit():
     for a in (0.1, 0.3, 0.5):
         q = float(learner.q((obs, np.full((1, 1), a, np.float32)))[0])
         assert abs(q + (a - 0.3) ** 2) < 0.02, (a, q)
-
-
-def test_resume_at_an_episode_boundary_is_bit_identical(tmp_path):
-    """Every bandit step ends an episode; the OU state is checkpointed and carried over."""
-    def run(total, logdir, resume=False):
-        learner = DDPGLearner(BANDIT_SPEC, small_config(), seed=0)
-        train(QuadraticBandit(), learner, LoopConfig(
-            total_steps=total, batch_size=8, min_pool=10, log_every=10, checkpoint_every=10),
-            logdir=str(logdir), resume=resume)
-        return learner
-
-    uninterrupted = run(40, tmp_path / "a")
-    run(20, tmp_path / "b")
-    resumed = run(40, tmp_path / "b", resume=True)
-    def state(learner):
-        return learner.q.weights + learner.actor.weights + [learner.noise.state]
-
-    for a, b in zip(state(uninterrupted), state(resumed)):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_bad_noise_settings_are_clear_errors():

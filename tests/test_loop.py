@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from conftest import assert_same_state
 from softq_tf import LoopConfig, NonFiniteError, ReplayBuffer, SoftQLearner, SQLConfig, train
 from softq_tf import DDPGConfig, DDPGLearner, EnvSpec, LoopCallback, StopRequested
 from softq_tf.checkpoint import checkpoint_steps, verify
@@ -137,16 +138,13 @@ def test_non_finite_observation_from_reset_is_caught(tmp_path):
     assert (tmp_path / "checkpoints" / "ckpt-5.index").exists()
 
 
-def test_resume_at_an_episode_boundary_is_bit_identical(tmp_path):
-    """Killed at step 20 (an episode end) and resumed == never interrupted, weight for weight."""
-    assert_resume_at_step_20_is_bit_identical(tmp_path)
-
-
 def test_serial_loop_resumes_bit_identically_and_acts_after_each_update(tmp_path):
     """With overlap_env_step=False (Algorithm 1's exact order) resuming is exact too, and the
-    serial and the overlapped loop make the same number of updates but act differently."""
-    serial = assert_resume_at_step_20_is_bit_identical(tmp_path / "serial", overlap_env_step=False)
-    overlapped = assert_resume_at_step_20_is_bit_identical(tmp_path / "overlapped")
+    serial and the overlapped (default) loop make the same number of updates but act
+    differently."""
+    serial = assert_resume_at_step_20_is_bit_identical(tmp_path, overlap_env_step=False)
+    overlapped = make_learner()  # its resume: tests/test_learner_contract.py
+    train(gym.wrappers.TimeLimit(CounterEnv(), 5), overlapped, small_loop(total_steps=40))
     assert int(serial.step) == int(overlapped.step) == 40 - 10 + 1
     assert not np.array_equal(serial.q.weights[0].numpy(), overlapped.q.weights[0].numpy())
 
@@ -156,29 +154,28 @@ def test_resume_in_the_middle_of_the_fine_tuning_schedules_is_bit_identical(tmp_
     step 20 falls after 11 of them, and the resumed run continues both schedules exactly."""
     schedules = dict(reward_scale=1.0, anneal_steps=30, final_reward_scale=100.0,
                      noise_set_size=4, noise_set_steps=30)
-    learner = assert_resume_at_step_20_is_bit_identical(tmp_path, learner_config=schedules)
+    learner = assert_resume_at_step_20_is_bit_identical(
+        tmp_path, make=lambda: make_learner(**schedules))
     assert int(learner.step) == 31 and int(learner.noise_set_in_use()) == 1
     assert float(learner.reward_scale()) == pytest.approx(100.0)
 
 
-def assert_resume_at_step_20_is_bit_identical(tmp_path, learner_config=None, **loop_options):
-    """Trains 40 steps uninterrupted and 20 + 20 with a resume at step 20 (an episode end); asserts
-    equal weights and returns the uninterrupted learner."""
+def assert_resume_at_step_20_is_bit_identical(tmp_path, make=make_learner, **loop_options):
+    """Trains a learner from ``make()`` 40 steps uninterrupted and another 20 + 20 with a resume at
+    step 20 (an episode end); asserts every checkpointed value equal and returns the
+    uninterrupted learner (tests/test_learner_contract.py runs it over every learner)."""
     def env():
         return gym.wrappers.TimeLimit(CounterEnv(), 5)
 
     def loop(total_steps):
         return small_loop(total_steps=total_steps, checkpoint_every=10, **loop_options)
 
-    learner_config = learner_config or {}
-    uninterrupted = make_learner(**learner_config)
+    uninterrupted = make()
     train(env(), uninterrupted, loop(40), logdir=str(tmp_path / "a"))
-    train(env(), make_learner(**learner_config), loop(20), logdir=str(tmp_path / "b"))
-    resumed = make_learner(**learner_config)
+    train(env(), make(), loop(20), logdir=str(tmp_path / "b"))
+    resumed = make()
     train(env(), resumed, loop(40), logdir=str(tmp_path / "b"), resume=True)
-    for a, b in zip(uninterrupted.q.weights + uninterrupted.sampler.weights,
-                    resumed.q.weights + resumed.sampler.weights):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert_same_state(uninterrupted, resumed)
     return uninterrupted
 
 

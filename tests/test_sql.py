@@ -1,4 +1,5 @@
-"""SoftQLearner: compiled once, deterministic, and learning the paper's targets on known problems."""
+"""SoftQLearner: its update's math (the XLA step, schedules, SVGD) and learning the paper's
+targets on known problems (what every learner promises: tests/test_learner_contract.py)."""
 import dataclasses
 
 import numpy as np
@@ -9,27 +10,6 @@ import keras
 from conftest import make_batch
 from softq_tf import EnvSpec, SoftQLearner, SQLConfig, networks, sql
 from softq_tf.envs import bandit
-
-
-def test_train_step_traces_once_for_any_batch_size(tiny_spec, tiny_config):
-    learner = SoftQLearner(tiny_spec, tiny_config, seed=0)
-    for n in (32, 7, 64, 32):
-        learner.train_step(make_batch(tiny_spec, n, seed=n))
-    assert learner.train_step.experimental_get_tracing_count() == 1
-    assert int(learner.step) == 4
-
-
-def test_same_seed_gives_identical_weights(tiny_spec, tiny_config):
-    def weights_after(steps, seed):
-        learner = SoftQLearner(tiny_spec, tiny_config, seed=seed)
-        for i in range(steps):
-            learner.train_step(make_batch(tiny_spec, 32, seed=i))
-        return [w.numpy() for w in learner.q.weights + learner.sampler.weights]
-
-    first, second, other = weights_after(20, 3), weights_after(20, 3), weights_after(20, 4)
-    for a, b in zip(first, second):
-        np.testing.assert_array_equal(a, b)
-    assert any(not np.array_equal(a, b) for a, b in zip(first, other))
 
 
 def test_xla_step_computes_the_same_update(tiny_spec, tiny_config):
@@ -62,18 +42,6 @@ def test_target_is_hard_copied_every_period(tiny_spec):
     learner.train_step(make_batch(tiny_spec, 16, seed=2))
     for a, b in zip(learner.q.weights, learner.target_q.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-
-
-def test_non_finite_batch_changes_nothing(tiny_spec, tiny_config):
-    learner = SoftQLearner(tiny_spec, tiny_config, seed=0)
-    before = [w.numpy() for w in learner.q.weights + learner.sampler.weights]
-    batch = make_batch(tiny_spec, 16)
-    batch["reward"][3] = np.nan
-    stats = learner.train_step(batch)
-    assert not bool(stats["finite"])
-    assert int(learner.step) == 0
-    for a, b in zip(before, learner.q.weights + learner.sampler.weights):
-        np.testing.assert_array_equal(a, b.numpy())
 
 
 @pytest.mark.parametrize("field,value", [
@@ -211,3 +179,95 @@ def test_bandit_samples_match_max_ent_policy_by_quadrature():
     assert abs(samples.mean() - mean) < 0.03, (samples.mean(), mean)
     assert abs(samples.std() - std) < 0.03, (samples.std(), std)
     assert abs(np.mean(samples > 0) - right_mass) < 0.04
+
+
+# One SQL update by hand (TF-Agents style): obs 1, act 1, one hidden layer of 2 units, M = K_V = 2
+# value particles, K = 3 sampler particles (2 fixed, 1 updated: the fewest the config allows).
+HAND_Q = dict(obs_kernel=[[0.5, -0.4]], obs_bias=[0.1, 0.3], x_kernel=[[0.8, 0.6]],
+              out_kernel=[[0.7], [-0.5]], out_bias=[0.2])
+HAND_TARGET_Q = dict(obs_kernel=[[0.3, 0.2]], obs_bias=[-0.1, 0.4], x_kernel=[[-0.6, 0.9]],
+                     out_kernel=[[0.5], [0.8]], out_bias=[-0.3])
+HAND_SAMPLER = dict(obs_kernel=[[0.4, -0.7]], obs_bias=[0.2, 0.1], x_kernel=[[0.9, 0.5]],
+                    out_kernel=[[0.6], [-0.8]], out_bias=[0.1])
+HAND_BATCH = dict(obs=[[0.5], [-1.0]], action=[[0.3], [-0.6]], reward=[1.0, -0.5],
+                  next_obs=[[0.2], [0.8]], terminated=[0.0, 1.0])
+HAND_UNIFORM = [[[-0.5], [0.7]], [[0.2], [-0.9]]]  # [B, M, A] value particles (eq. 10)
+HAND_XI = [[[0.3], [-1.2], [0.8]], [[1.5], [-0.4], [0.1]]]  # [B, K, A] sampler noise (eq. 13)
+
+
+def layer_variables(model):
+    """The variables of a two-input MLP with one hidden layer, by the names of HAND_Q."""
+    return dict(obs_kernel=model.obs_layer.kernel, obs_bias=model.obs_layer.bias,
+                x_kernel=model.x_layer.kernel, out_kernel=model.out_layer.kernel,
+                out_bias=model.out_layer.bias)
+
+
+def hand_mlp(p, obs, x):
+    """The two-input MLP in numpy: (pre-activations, hidden units, output) for obs [B, O] and
+    x [B, K, D]; output [B, K, 1] before any squashing."""
+    pre = (obs @ np.array(p["obs_kernel"]) + p["obs_bias"])[:, None, :] + x @ np.array(
+        p["x_kernel"])
+    hidden = np.maximum(pre, 0.0)
+    return pre, hidden, hidden @ np.array(p["out_kernel"]) + p["out_bias"]
+
+
+def test_one_update_on_constant_layers_matches_the_papers_equations_by_hand():
+    """Q loss (eq. 10-11) and the sampler's step (eq. 13-14, RBF kernel with the median bandwidth
+    of softq_tf.kernels) of one update, computed here in numpy, against the learner's; SGD with
+    learning rate 1 in place of Adam makes the sampler's weight change minus its gradient."""
+    reward_scale, discount, eps, h_min = 2.0, 0.9, 1e-6, 1e-3
+    config = SQLConfig(hidden_sizes=(2,), value_particles=2, kernel_particles=3,
+                       reward_scale=reward_scale, discount=discount, squash_eps=eps,
+                       kernel_h_min=h_min, jit_compile=False)
+    learner = SoftQLearner(EnvSpec(1, 1, (-1.0,), (1.0,)), config, seed=0)
+    for model, values in ((learner.q, HAND_Q), (learner.target_q, HAND_TARGET_Q),
+                          (learner.sampler, HAND_SAMPLER)):
+        for name, variable in layer_variables(model).items():
+            variable.assign(np.array(values[name], np.float32))
+    learner.q_optimizer = keras.optimizers.SGD(1.0)
+    learner.policy_optimizer = keras.optimizers.SGD(1.0)
+    batch = {k: np.array(v, np.float32) for k, v in HAND_BATCH.items()}
+    uniform, xi = np.array(HAND_UNIFORM, np.float32), np.array(HAND_XI, np.float32)
+    obs = batch["obs"].astype(np.float64)
+    sampler_before = {k: np.array(v, np.float64) for k, v in HAND_SAMPLER.items()}
+
+    # eq. 10: V(s') = log E_{a~U[-1,1]}[exp(Q_target(s', a)) / q(a)], q(a) = 2^-A, over M draws.
+    next_q = hand_mlp(HAND_TARGET_Q, batch["next_obs"], uniform)[2][..., 0]  # [B, M]
+    v_next = np.log(np.mean(np.exp(next_q) / 2.0 ** -1, axis=1))  # A = 1
+    # eq. 11: J_Q = 1/2 mean (y - Q(s, a))^2, y = r / alpha + gamma (1 - done) V(s').
+    y = reward_scale * batch["reward"] + discount * (1 - batch["terminated"]) * v_next
+    q_pred = hand_mlp(HAND_Q, obs, batch["action"][:, None, :])[2][:, 0, 0]
+    expected_loss = 0.5 * np.mean((y - q_pred) ** 2)
+
+    # eq. 13: particles a = tanh(f(xi; s)), the first 2 fixed, the last one updated.
+    pre, hidden, out = hand_mlp(HAND_SAMPLER, obs, xi)
+    particles = np.tanh(out)  # [B, K, 1]
+    fixed, updated = particles[:, :2], particles[:, 2:]
+    # grad_a log p(a) = dQ(s, a)/da + d/da log(1 - a^2 + eps) at the fixed particles.
+    q_pre = hand_mlp(HAND_Q, obs, fixed)[0]  # [B, 2, H]
+    dq_da = ((q_pre > 0) * np.array(HAND_Q["x_kernel"])[0] * np.array(HAND_Q["out_kernel"])[:, 0]
+             ).sum(-1, keepdims=True)
+    grad_log_p = dq_da - 2 * fixed / (1 - fixed ** 2 + eps)  # [B, 2, 1]
+    sq = ((fixed - updated) ** 2).sum(-1)  # [B, 2]: fixed i to the updated particle
+    h = np.maximum(np.min(sq, axis=1) / np.log(2), h_min)  # lower median of 2 values: the smaller
+    kappa = np.exp(-sq / h[:, None])[..., None]  # [B, 2, 1]
+    kappa_grad = -2 * (fixed - updated) / h[:, None, None] * kappa  # d kappa / d a_i
+    phi = np.mean(kappa * grad_log_p + kappa_grad, axis=1)  # [B, 1] at the updated particle
+    # eq. 14: ascend sum phi * d a / d w through the updated particle (index 2).
+    back = phi * (1 - updated[:, 0] ** 2)  # [B, 1]: phi * dtanh
+    unit = back * np.array(HAND_SAMPLER["out_kernel"])[:, 0] * (pre[:, 2] > 0)  # [B, H]
+    ascent = dict(out_kernel=(hidden[:, 2, :, None] * back[:, None, :]).sum(0),
+                  out_bias=back.sum(0),
+                  obs_kernel=(obs[:, :, None] * unit[:, None, :]).sum(0),
+                  obs_bias=unit.sum(0),
+                  x_kernel=(xi[:, 2, :, None] * unit[:, None, :]).sum(0))
+
+    stats = learner.update_from_noise(batch, uniform, xi)
+    assert bool(stats["finite"]) and int(learner.step) == 1
+    assert float(stats["loss/q"]) == pytest.approx(expected_loss, rel=1e-5)
+    assert float(stats["v_next/mean"]) == pytest.approx(v_next.mean(), rel=1e-5)
+    assert float(stats["kernel/bandwidth"]) == pytest.approx(h.mean(), rel=1e-5)
+    assert float(stats["svgd/phi_norm"]) == pytest.approx(np.abs(phi).mean(), rel=1e-5)
+    for name, value in layer_variables(learner.sampler).items():
+        np.testing.assert_allclose(value.numpy() - sampler_before[name], ascent[name],
+                                   rtol=1e-4, atol=1e-6, err_msg=name)
