@@ -59,8 +59,9 @@ class SQLConfig:
         kernel and Stein direction in a. "bijector": particles u (the sampler's pre-squash output),
         target Q(s, tanh u) + log-det-Jacobian of ``tfp.bijectors.Tanh``
         (:func:`softq_tf.losses.tanh_log_density`), kernel and direction in u: the same target
-        values up to eps, exact and finite at saturation, and the actions then follow exp(Q(s, a))
-        itself; the ``svgd/phi_norm`` and ``kernel/bandwidth`` statistics are then in u.
+        values up to eps, exact and finite at saturation, and the actions' target is exp(Q(s, a))
+        itself (the eps form's: exp(Q) (1 - a^2)); ``svgd/phi_norm`` and ``kernel/bandwidth`` are
+        then in u.
       greedy_candidates: actions sampled per state by ``policy.greedy_action``.
       jit_compile: compile ``train_step`` with XLA (fuses the many small ops of the kernel and the
         particle layers; measured faster on CPU by ``benchmarks.throughput``). Same math; results
