@@ -14,6 +14,10 @@ setup(
         "tensorflow>=2.16,<3",
         "keras>=3.0",
         "tensorboard>=2.16",  # tf.summary needs it; TF 2.21 no longer installs it
+        # eq. 10's proposal and log-mean-exp, the Tanh bijector; 0.25 needs its [tf] extra
+        # (tf-keras) beside Keras 3, or every tfp submodule fails at first use (tf.keras stays
+        # Keras 3: tests/test_dependencies.py)
+        "tensorflow-probability[tf]>=0.25",
         "gymnasium[mujoco]>=1.0",
         "mujoco>=3.1",
         "absl-py>=1.0",

@@ -13,6 +13,7 @@ Everything is measured in one run, side by side, because the machine is shared a
   (updates overlapping env steps) and the serial one;
 - a scaling table over batch {64, 128, 256} x K {8, 16, 32, 64} (K timed in turn, in rounds);
 - the DDPG baseline's updates/s at the standard sizes, next to SQL's;
+- SQL's updates/s with ``squash_correction="bijector"`` next to the default ``"eps"``;
 - single-observation action latency of the exported SavedModel policy.
 
     python -m benchmarks.throughput [--out=benchmarks/results/throughput.json] [--quick]
@@ -121,15 +122,17 @@ def random_batch(obs_dim, act_dim, batch, seed=0):
                 terminated=np.zeros(batch, np.float32))
 
 
-def prepared_update(obs_dim, act_dim, batch, hidden, k, m, algo="sql"):
-    """A warm, argument-free call of one update at these sizes (on a fixed random batch): SQL's, or
-    with ``algo="ddpg"`` the DDPG baseline's (which has no particles: ``k`` and ``m`` are unused)."""
+def prepared_update(obs_dim, act_dim, batch, hidden, k, m, algo="sql", squash_correction="eps"):
+    """A warm, argument-free call of one update at these sizes (on a fixed random batch): SQL's
+    (with this ``SQLConfig.squash_correction``), or with ``algo="ddpg"`` the DDPG baseline's (which
+    has no particles: ``k``, ``m`` and ``squash_correction`` are unused)."""
     spec = EnvSpec(obs_dim, act_dim, (-1.0,) * act_dim, (1.0,) * act_dim)
     if algo == "ddpg":
         learner = DDPGLearner(spec, DDPGConfig(hidden_sizes=hidden))
     else:
         learner = SoftQLearner(spec, SQLConfig(hidden_sizes=hidden, kernel_particles=k,
-                                               value_particles=m))
+                                               value_particles=m,
+                                               squash_correction=squash_correction))
     tensors = {key: tf.constant(v) for key, v in random_batch(obs_dim, act_dim, batch).items()}
     step = compiled_update(learner)
     step(tensors)
@@ -161,6 +164,18 @@ def ddpg_row(cfg, min_seconds, rounds=3):
                 ddpg_updates_per_sec=statistics.median(rates["ddpg"]),
                 sql_updates_per_sec=statistics.median(rates["sql"]),
                 ddpg_over_sql=median_ratio(rates["ddpg"], rates["sql"]))
+
+
+def squash_row(cfg, min_seconds, rounds=3):
+    """SQL updates/s with the two ``squash_correction`` options at the same sizes, timed
+    alternately (medians over ``rounds``), and their ratio: what SVGD in the pre-squash u with the
+    Tanh bijector costs against the eps form in the actions."""
+    rates = rates_in_turn({name: prepared_update(**cfg, squash_correction=name)
+                           for name in ("eps", "bijector")}, min_seconds, rounds)
+    return dict(batch=cfg["batch"], hidden=list(cfg["hidden"]), k=cfg["k"],
+                eps_updates_per_sec=statistics.median(rates["eps"]),
+                bijector_updates_per_sec=statistics.median(rates["bijector"]),
+                bijector_over_eps=median_ratio(rates["bijector"], rates["eps"]))
 
 
 def scaling_rows(batch, ks, min_seconds, rounds=3):
@@ -317,6 +332,10 @@ def main(argv):
     print(f"\nDDPG baseline at the standard sizes: {results['ddpg']['ddpg_updates_per_sec']:.1f} "
           f"updates/s, {results['ddpg']['ddpg_over_sql']:.2f}x SQL's "
           f"({results['ddpg']['sql_updates_per_sec']:.1f}/s, timed alternately)")
+    results["squash_correction"] = [squash_row(cfg, seconds / 2) for cfg in (STANDARD, PAPER)]
+    print("\nSQL update by squash_correction (timed alternately)")
+    print_table(results["squash_correction"], ["batch", "k", "eps_updates_per_sec",
+                                               "bijector_updates_per_sec", "bijector_over_eps"])
     results["policy_latency"] = policy_latency_ms(seconds / 2)
     print(f"\nSavedModel sample_action latency, one observation: "
           f"{results['policy_latency']['signature_ms']:.3f} ms (signature), "

@@ -1,35 +1,45 @@
 """The math of soft Q-learning as plain TensorFlow functions (no variables, callable alone).
 
 Paper equations, in reward-scaled units (alpha = 1, rewards multiplied by ``reward_scale`` = 1/alpha):
-- eq. 10, :func:`soft_value`: V(s') = log E_{a~q}[exp(Q(s', a)) / q(a)], importance-sampled with q
-  uniform on [-1, 1]^A: logsumexp_j Q(s', a_j) - log M + A log 2.
+- eq. 10, :func:`soft_value`: V(s') = log E_{a~q}[exp(Q(s', a)) / q(a)], importance-sampled as the
+  log-mean-exp of Q(s', a_j) - log q(a_j) over M draws a_j ~ q; the default proposal q,
+  :func:`uniform_proposal`, is uniform on [-1, 1]^A (log q = -A log 2).
 - eq. 11, :func:`soft_bellman_target` and :func:`soft_bellman_loss`: y = reward_scale * r +
   discount * (1 - terminated) * V(s'), loss 0.5 * mean((y - Q(s, a))^2).
 - eq. 13, :func:`svgd_direction`: phi(a_i) = mean_j [kappa(a_j, a_i) grad log p(a_j) +
   grad_{a_j} kappa(a_j, a_i)] over the fixed particles a_j.
-- :func:`squashed_log_density`: the SVGD target log p(a) = Q(s, a) + sum log(1 - a^2 + eps), the tanh
-  correction of the authors' 2018 code.
+- :func:`squashed_log_density`: the SVGD target log p(a) = Q(s, a) + sum log(1 - a^2 + eps), the
+  tanh correction of the authors' 2018 code; :func:`tanh_log_density`: the same target written in
+  the pre-squash u (a = tanh u), Q(s, tanh u) + log |det d tanh(u) / du|, exact and finite at any u.
 """
-import math
-
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from softq_tf import kernels
 
 
-def soft_value(q_values, act_dim):
-    """Soft value from Q at M actions drawn uniformly from [-1, 1]^A (eq. 10).
+def uniform_proposal(act_dim):
+    """The value particles' proposal q of eq. 10: uniform on [-1, 1]^A, one event of A dimensions.
+
+    Its ``log_prob`` of [..., A] actions is [...], -A log 2 inside the box (-inf outside).
+    """
+    box = tfp.distributions.Uniform(low=-tf.ones([act_dim]), high=tf.ones([act_dim]))
+    return tfp.distributions.Independent(box, reinterpreted_batch_ndims=1)
+
+
+def soft_value(q_values, actions, proposal):
+    """Soft value V(s') = log E_{a~q}[exp(Q(s', a)) / q(a)] from M samples of q (eq. 10).
 
     Args:
-      q_values: [B, M] Q(s', a_j) for a_j ~ Uniform([-1, 1]^A).
-      act_dim: A; the uniform density is 2^-A, so 1/q(a) contributes A log 2.
+      q_values: [B, M] Q(s', a_j).
+      actions: [B, M, A] the a_j, drawn from ``proposal`` (by the caller).
+      proposal: the distribution q of the a_j (e.g. :func:`uniform_proposal`); only its
+        ``log_prob`` is used: log(1 / q(a_j)) is each particle's log importance weight.
 
     Returns:
-      [B] the importance-sampled soft value V(s').
+      [B] log (1/M) sum_j exp(Q(s', a_j) - log q(a_j)).
     """
-    num_particles = tf.cast(tf.shape(q_values)[-1], q_values.dtype)
-    return (tf.reduce_logsumexp(q_values, axis=-1) - tf.math.log(num_particles)
-            + act_dim * math.log(2.0))
+    return tfp.math.reduce_logmeanexp(q_values - proposal.log_prob(actions), axis=-1)
 
 
 def soft_bellman_target(reward, terminated, next_value, reward_scale, discount):
@@ -63,6 +73,21 @@ def squashed_log_density(q_values, actions, eps=1e-6):
       eps: keeps the log finite at the boundary (authors' code: 1e-6).
     """
     return q_values + tf.reduce_sum(tf.math.log(1.0 - tf.square(actions) + eps), axis=-1)
+
+
+def tanh_log_density(q_values, pre_squash):
+    """Unnormalized log density of the pre-squash particles u for SVGD in u (a = tanh u):
+    Q(s, tanh u) + sum log(1 - tanh(u)^2), the log-det-Jacobian of ``tfp.bijectors.Tanh``.
+
+    This is :func:`squashed_log_density` without eps, computed stably (2 (log 2 - u - softplus(-2u))
+    per dimension), so it stays exact and finite where 1 - tanh(u)^2 rounds to 0. It is the exact
+    log density of u when the actions follow exp(Q(s, a)).
+
+    Args:
+      q_values: [..., K] Q(s, tanh u) at the particles.
+      pre_squash: [..., K, A] the particles u.
+    """
+    return q_values + tfp.bijectors.Tanh().forward_log_det_jacobian(pre_squash, event_ndims=1)
 
 
 def svgd_direction(fixed_actions, grad_log_p, updated_actions, h_min=1e-3, repulsive=True):

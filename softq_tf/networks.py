@@ -24,7 +24,7 @@ class _TwoInputMLP(keras.Model):
     signature.
     """
 
-    def __init__(self, hidden_sizes, out_dim, out_activation=None, name=None):
+    def __init__(self, hidden_sizes, out_dim, name=None):
         super().__init__(name=name)
         sizes = _check_sizes(hidden_sizes)
         self.obs_layer = keras.layers.Dense(sizes[0], name="obs_in")
@@ -36,7 +36,7 @@ class _TwoInputMLP(keras.Model):
         # layers, reached by no optimizer, were not saved at all).
         for i, layer in enumerate(self.hidden_layers):
             setattr(self, f"hidden_layer_{i + 1}", layer)
-        self.out_layer = keras.layers.Dense(out_dim, activation=out_activation, name="out")
+        self.out_layer = keras.layers.Dense(out_dim, name="out")
 
     def call(self, inputs):
         obs, x = inputs
@@ -62,14 +62,23 @@ class QNetwork(_TwoInputMLP):
 
 
 class SamplingNetwork(_TwoInputMLP):
-    """Sampling network a = tanh(MLP([s, xi])) with xi ~ N(0, I) (paper Sec. 3.3).
-
+    """Sampling network a = tanh(u), u = MLP([s, xi]) with xi ~ N(0, I) (paper Sec. 3.3).
 
     Called on ``(obs [B, O], xi [B, A] or [B, K, A])``; returns actions of xi's shape in [-1, 1].
+    :meth:`pre_squash` returns u itself, for the SVGD target written in u
+    (``SQLConfig.squash_correction="bijector"``).
     """
 
     def __init__(self, act_dim, hidden_sizes, name="sampling_network"):
-        super().__init__(hidden_sizes, out_dim=act_dim, out_activation="tanh", name=name)
+        super().__init__(hidden_sizes, out_dim=act_dim, name=name)
+
+    def pre_squash(self, inputs):
+        """(obs [B, O], xi [B, A] or [B, K, A]) -> u of xi's shape, the output before the tanh."""
+        return super().call(inputs)
+
+    def call(self, inputs):
+        """(obs [B, O], xi [B, A] or [B, K, A]) -> actions tanh(u) in [-1, 1], xi's shape."""
+        return tf.tanh(self.pre_squash(inputs))
 
 
 def q_network(spec, hidden_sizes):

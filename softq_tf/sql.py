@@ -4,7 +4,8 @@
   V(s'), with V(s') importance-sampled from the *target* Q-function at M uniform actions
   (:func:`softq_tf.losses.soft_value`).
 - eq. 13-14: the sampling network is trained by amortized SVGD (:func:`amortized_svgd_gradients`)
-  toward pi(a|s) ~ exp(Q(s, a)), with the tanh correction of the authors' code.
+  toward pi(a|s) ~ exp(Q(s, a)), with the tanh correction of the authors' code (or, with
+  ``squash_correction="bijector"``, on the pre-squash u toward its exact density).
 - Fine-tuning (Appendix D.1, optional): alpha annealed log-linearly, i.e. the reward scale rising
   from ``reward_scale`` to ``final_reward_scale`` over ``anneal_steps`` updates, and the acting
   noise xi drawn from a fixed set of ``noise_set_size`` vectors that shrinks to one over
@@ -28,6 +29,7 @@ from softq_tf import losses, networks, policies, schedules, updates
 from softq_tf.config_utils import (non_negative_int, positive_float, positive_int, require,
                                    validate_shared_fields)
 
+SQUASH_CORRECTIONS = ("eps", "bijector")
 STAT_NAMES = ("loss/q", "q/mean", "v_next/mean", "svgd/phi_norm", "kernel/bandwidth")
 
 
@@ -51,7 +53,15 @@ class SQLConfig:
       kernel_h_min: floor on the kernel bandwidth.
       target_update_period: steps between target updates (paper 1000; swimmer 5000).
       tau: target update rate; 1.0 = hard copy (paper).
-      squash_eps: epsilon in the tanh correction sum log(1 - a^2 + eps).
+      squash_eps: epsilon in the tanh correction sum log(1 - a^2 + eps) (squash_correction "eps").
+      squash_correction: how the SVGD target accounts for the sampler's tanh. "eps" (default, the
+        authors' code): particles a = tanh(u), target Q(s, a) + sum log(1 - a^2 + squash_eps),
+        kernel and Stein direction in a. "bijector": particles u (the sampler's pre-squash output),
+        target Q(s, tanh u) + log-det-Jacobian of ``tfp.bijectors.Tanh``
+        (:func:`softq_tf.losses.tanh_log_density`), kernel and direction in u: the same target
+        values up to eps, exact and finite at saturation, and the actions' target is exp(Q(s, a))
+        itself (the eps form's: exp(Q) (1 - a^2)); ``svgd/phi_norm`` and ``kernel/bandwidth`` are
+        then in u.
       greedy_candidates: actions sampled per state by ``policy.greedy_action``.
       jit_compile: compile ``train_step`` with XLA (fuses the many small ops of the kernel and the
         particle layers; measured faster on CPU by ``benchmarks.throughput``). Same math; results
@@ -82,6 +92,7 @@ class SQLConfig:
     target_update_period: int = 1000
     tau: float = 1.0
     squash_eps: float = 1e-6
+    squash_correction: str = "eps"
     greedy_candidates: int = 64
     jit_compile: bool = True
     anneal_steps: int = 0
@@ -101,6 +112,8 @@ class SQLConfig:
                 "(1/reward_scale), so the final alpha cannot be above the start")
         require(not self.noise_set_steps or self.noise_set_size > 0, "noise_set_steps",
                 self.noise_set_steps, "needs noise_set_size > 0 (the set that shrinks)")
+        require(self.squash_correction in SQUASH_CORRECTIONS, "squash_correction",
+                self.squash_correction, f"must be one of {SQUASH_CORRECTIONS}")
         for name in ("value_particles", "kernel_particles", "greedy_candidates"):
             positive_int(name, getattr(self, name))
         require(0.0 < self.kernel_update_ratio < 1.0, "kernel_update_ratio",
@@ -118,7 +131,7 @@ class SQLConfig:
 
 
 def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-3,
-                             repulsive=True):
+                             repulsive=True, pre_squash=False):
     """Gradients of the sampler's weights along the Stein direction (eq. 13-14).
 
     The sampler maps K noise draws per state to particles; the first ``num_fixed`` are held fixed and
@@ -133,15 +146,19 @@ def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-
       num_fixed: Kf, 2 <= Kf < K.
       h_min: kernel bandwidth floor.
       repulsive: keep the kernel-gradient term of eq. 13 (False only for ablations).
+      pre_squash: the particles are the sampler's pre-squash outputs u (``sampler.pre_squash``, a
+        :class:`softq_tf.networks.SamplingNetwork`) instead of its actions; ``log_density`` is
+        then a density of u.
 
     Returns:
       (gradients for ``sampler.trainable_variables``, phi [B, K - Kf, A], bandwidths [B]).
     """
     # Fixed particles are constants: run the sampler on their noise outside the tape, so that
     # backpropagation covers only the updated ones.
-    fixed = tf.stop_gradient(sampler((obs, xi[:, :num_fixed])))  # [B, Kf, A]
+    particles = sampler.pre_squash if pre_squash else sampler
+    fixed = tf.stop_gradient(particles((obs, xi[:, :num_fixed])))  # [B, Kf, A]
     with tf.GradientTape() as tape:
-        updated = sampler((obs, xi[:, num_fixed:]))  # [B, Ku, A]
+        updated = particles((obs, xi[:, num_fixed:]))  # [B, Ku, A]
     with tf.GradientTape() as inner:
         inner.watch(fixed)
         log_p = log_density(obs, fixed)  # [B, Kf]
@@ -181,6 +198,8 @@ class SoftQLearner:
         self.policy_optimizer.build(self.sampler.trainable_variables)
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
         self.rng = tf.random.Generator.from_seed(seed)
+        # eq. 10's q: supplies log q(a) of the value particles, which update() draws from self.rng.
+        self.value_proposal = losses.uniform_proposal(spec.act_dim)
         self.noise_set = None
         if config.noise_set_size:  # K_xi fixed noise vectors [K_xi, A] (Appendix D.1)
             self.noise_set = tf.Variable(tf.random.stateless_normal(
@@ -229,6 +248,9 @@ class SoftQLearner:
     def _log_density(self, obs, actions):
         return losses.squashed_log_density(self.q((obs, actions)), actions, self.config.squash_eps)
 
+    def _pre_squash_log_density(self, obs, pre_squash):
+        return losses.tanh_log_density(self.q((obs, tf.tanh(pre_squash))), pre_squash)
+
     def update(self, batch):
         """One SQL update (eq. 10-14) on ``batch``, its random draws from ``self.rng``; traceable
         (``train_step`` is this, compiled). Returns the statistics dict of ``train_step``."""
@@ -259,18 +281,19 @@ class SoftQLearner:
 
         Args:
           batch: transitions, as for ``train_step``.
-          uniform: [B, M, A] value particles, uniform on [-1, 1]^A (eq. 10).
+          uniform: [B, M, A] value particles drawn from ``self.value_proposal`` (eq. 10), by
+            default uniform on [-1, 1]^A.
           xi: [B, K, A] sampler noise, N(0, I) (eq. 13-14).
 
         Returns:
           the statistics dict of ``train_step``.
         """
-        cfg, act_dim = self.config, self.spec.act_dim
+        cfg = self.config
         obs, action = batch["obs"], batch["action"]
 
         # eq. 10: soft value of s' from the target Q at M uniform actions per state.
         next_q = self.target_q((batch["next_obs"], uniform))  # [B, M]
-        v_next = losses.soft_value(next_q, act_dim)  # [B]
+        v_next = losses.soft_value(next_q, uniform, self.value_proposal)  # [B]
         # eq. 11: regress Q(s, a) on the soft Bellman target.
         reward_scale = self.reward_scale()
         target = losses.soft_bellman_target(batch["reward"], batch["terminated"], v_next,
@@ -281,8 +304,11 @@ class SoftQLearner:
         q_grads = tape.gradient(q_loss, self.q.trainable_variables)
 
         # eq. 13-14: amortized SVGD toward exp(Q), from the same Q parameters.
+        pre_squash = cfg.squash_correction == "bijector"  # SVGD on u = atanh(a), else on a
         policy_grads, phi, h = amortized_svgd_gradients(
-            self.sampler, obs, xi, self._log_density, cfg.num_fixed, cfg.kernel_h_min)
+            self.sampler, obs, xi,
+            self._pre_squash_log_density if pre_squash else self._log_density, cfg.num_fixed,
+            cfg.kernel_h_min, pre_squash=pre_squash)
 
         finite = updates.all_finite([q_loss] + q_grads + policy_grads)
         updates.apply_if_finite(

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from softq_tf import kernels
 
@@ -34,6 +35,20 @@ def test_kernel_matches_numpy(kx, ky, dim):
     np.testing.assert_allclose(h.numpy(), ref_h, rtol=1e-5)
     np.testing.assert_allclose(kappa.numpy(), ref_kappa, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(grad.numpy(), ref_grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [1, 2, 15, 16, 1024])
+def test_lower_median_is_the_lower_50th_percentile(n):
+    """The bandwidth's median is the lower one: element (n - 1) // 2 of the sorted row, which is
+    tfp.stats.percentile's 50th with interpolation="lower"; on ties and zeros too."""
+    rng = np.random.default_rng(n)
+    values = rng.exponential(size=(6, n)).astype(np.float32)
+    values[1] = np.round(values[1], 1)  # ties
+    values[2, : n // 2] = 0.0  # zeros (coinciding particles)
+    values[3] = 0.0
+    reference = tfp.stats.percentile(values, 50.0, axis=-1, interpolation="lower")
+    np.testing.assert_array_equal(kernels.lower_median(tf.constant(values)).numpy(),
+                                  reference.numpy())
 
 
 def test_kernel_gradient_is_autodiff_gradient_wrt_xs():

@@ -2,22 +2,65 @@
 import math
 
 import numpy as np
+import pytest
 import tensorflow as tf
+import tensorflow_probability as tfp
 
 from softq_tf import kernels, losses
+
+
+def uniform_actions(shape, seed=0):
+    return tf.constant(np.random.default_rng(seed).uniform(-1, 1, shape).astype(np.float32))
 
 
 def test_soft_value_of_constant_q_is_c_plus_a_log2():
     for act_dim, c in [(1, 0.0), (2, -3.5), (6, 7.25)]:
         q = tf.fill([4, 16], c)
-        np.testing.assert_allclose(losses.soft_value(q, act_dim).numpy(),
-                                   c + act_dim * math.log(2.0), rtol=1e-6)
+        value = losses.soft_value(q, uniform_actions([4, 16, act_dim]),
+                                  losses.uniform_proposal(act_dim))
+        np.testing.assert_allclose(value.numpy(), c + act_dim * math.log(2.0), rtol=1e-6)
 
 
 def test_soft_value_matches_log_mean_exp():
     q = np.random.default_rng(0).normal(size=(3, 50)).astype(np.float32)
     expected = np.log(np.mean(np.exp(q), axis=1)) + 2 * math.log(2.0)
-    np.testing.assert_allclose(losses.soft_value(tf.constant(q), 2).numpy(), expected, rtol=1e-5)
+    value = losses.soft_value(tf.constant(q), uniform_actions([3, 50, 2]),
+                              losses.uniform_proposal(2))
+    np.testing.assert_allclose(value.numpy(), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("batch,particles,act_dim,scale", [(5, 16, 1, 1.0), (4, 50, 6, 30.0),
+                                                           (2, 7, 3, 300.0)])
+def test_soft_value_through_tfp_equals_logsumexp_minus_log_m_plus_a_log2(batch, particles, act_dim,
+                                                                        scale):
+    """Eq. 10 as reduce_logmeanexp of Q - log q(a) against the formula it replaced, for large Q
+    too (reward scale 1/alpha = 1000 gives Q in the hundreds)."""
+    rng = np.random.default_rng(particles)
+    q = (scale * rng.normal(size=(batch, particles))).astype(np.float32)
+    actions = uniform_actions([batch, particles, act_dim], seed=act_dim)
+    value = losses.soft_value(tf.constant(q), actions, losses.uniform_proposal(act_dim))
+    formula = (tf.reduce_logsumexp(q, axis=-1) - math.log(particles) + act_dim * math.log(2.0))
+    np.testing.assert_allclose(value.numpy(), formula.numpy(), rtol=1e-6, atol=1e-5)
+
+
+def test_uniform_proposal_is_2_to_the_minus_a_inside_the_box_only():
+    proposal = losses.uniform_proposal(3)
+    inside = proposal.log_prob(uniform_actions([4, 5, 3])).numpy()
+    assert inside.shape == (4, 5)
+    np.testing.assert_allclose(inside, -3 * math.log(2.0), rtol=1e-6)
+    assert proposal.log_prob(tf.constant([[0.0, 1.5, 0.0]])).numpy()[0] == -np.inf
+
+
+def test_soft_value_weights_each_particle_by_its_proposal_density():
+    """A swapped-in proposal: q = N(0, I) on A = 2, weights exp(-log q(a_j)) computed by hand."""
+    rng = np.random.default_rng(3)
+    q = rng.normal(size=(3, 20)).astype(np.float32)
+    actions = rng.normal(size=(3, 20, 2)).astype(np.float32)
+    normal = tfp.distributions.Independent(tfp.distributions.Normal(tf.zeros(2), tf.ones(2)), 1)
+    log_q = -np.sum(actions.astype(np.float64) ** 2, axis=-1) / 2 - math.log(2 * math.pi)
+    expected = np.log(np.mean(np.exp(q - log_q), axis=1))
+    value = losses.soft_value(tf.constant(q), tf.constant(actions), normal)
+    np.testing.assert_allclose(value.numpy(), expected, rtol=1e-5)
 
 
 def test_bellman_target_terminal_is_scaled_reward():
@@ -43,6 +86,35 @@ def test_squashed_log_density():
     expected = 2.0 + math.log(1 - 0.25 + 1e-6) + math.log(1 + 1e-6)
     np.testing.assert_allclose(losses.squashed_log_density(tf.constant([[2.0]]), a).numpy(),
                                [[expected]], rtol=1e-6)
+
+
+def exact_log_one_minus_tanh_squared(u):
+    """log(1 - tanh(u)^2) = log(4) - 2|u| - 2 log1p(exp(-2|u|)), in float64."""
+    u = np.abs(np.asarray(u, np.float64))
+    return math.log(4.0) - 2 * u - 2 * np.log1p(np.exp(-2 * u))
+
+
+def test_tanh_log_density_matches_the_eps_form_away_from_saturation():
+    rng = np.random.default_rng(4)
+    actions = rng.uniform(-0.99, 0.99, (3, 8, 4)).astype(np.float32)
+    u = np.arctanh(actions.astype(np.float64)).astype(np.float32)
+    q = rng.normal(size=(3, 8)).astype(np.float32)
+    eps_form = losses.squashed_log_density(tf.constant(q), tf.tanh(u))
+    bijector = losses.tanh_log_density(tf.constant(q), tf.constant(u))
+    np.testing.assert_allclose(bijector.numpy(), eps_form.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_tanh_log_density_is_exact_and_finite_at_saturation():
+    u = np.array([[[20.0, -20.0], [50.0, -50.0], [0.0, 3.0]]], np.float32)  # [1, 3, 2]
+    assert np.all(1.0 - np.tanh(u[:, :2]) ** 2 == 0.0)  # 1 - a^2 underflows in float32
+    q = np.array([[1.0, -2.0, 0.5]], np.float32)
+    bijector = losses.tanh_log_density(tf.constant(q), tf.constant(u)).numpy()
+    expected = q + exact_log_one_minus_tanh_squared(u).sum(axis=-1)
+    assert np.all(np.isfinite(bijector))
+    np.testing.assert_allclose(bijector, expected, rtol=1e-6)
+    eps_form = losses.squashed_log_density(tf.constant(q), tf.tanh(u)).numpy()
+    not_exact = q[0, :2] + 2 * math.log(1e-6)  # the eps form's value there: log(eps) per dim
+    np.testing.assert_allclose(eps_form[0, :2], not_exact, rtol=1e-5)
 
 
 def test_svgd_direction_matches_eq13_by_hand():

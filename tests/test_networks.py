@@ -41,6 +41,9 @@ def test_sampler_is_a_tanh_mlp_on_the_concatenation(spec, particles):
     actions = sampler((obs, xi)).numpy()
     np.testing.assert_allclose(actions, np.tanh(numpy_mlp(sampler, obs, xi)), rtol=1e-5, atol=1e-6)
     assert actions.shape == xi.shape and np.all(np.abs(actions) <= 1.0)
+    pre_squash = sampler.pre_squash((obs, xi)).numpy()  # u, with a = tanh(u)
+    np.testing.assert_allclose(pre_squash, numpy_mlp(sampler, obs, xi), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(np.tanh(pre_squash), actions, rtol=1e-6, atol=1e-7)
 
 
 def test_deterministic_actor_is_a_tanh_mlp_on_the_observation(spec):

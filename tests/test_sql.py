@@ -12,9 +12,11 @@ from softq_tf import EnvSpec, SoftQLearner, SQLConfig, networks, sql
 from softq_tf.envs import bandit
 
 
-def test_xla_step_computes_the_same_update(tiny_spec, tiny_config):
+@pytest.mark.parametrize("squash_correction", ["eps", "bijector"])
+def test_xla_step_computes_the_same_update(tiny_spec, tiny_config, squash_correction):
     """XLA and the plain graph draw different random numbers, so both get the same draws here."""
-    learners = [SoftQLearner(tiny_spec, tiny_config, seed=5) for _ in range(2)]
+    config = dataclasses.replace(tiny_config, squash_correction=squash_correction)
+    learners = [SoftQLearner(tiny_spec, config, seed=5) for _ in range(2)]
     updates = [tf.function(learner.update_from_noise, jit_compile=jit)
                for learner, jit in zip(learners, (False, True))]
     rng = np.random.default_rng(0)
@@ -28,6 +30,37 @@ def test_xla_step_computes_the_same_update(tiny_spec, tiny_config):
     graph, xla = learners
     for a, b in zip(graph.q.weights + graph.sampler.weights, xla.q.weights + xla.sampler.weights):
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_bijector_update_is_finite_and_trains_the_sampler_through_its_pre_squash_output(
+        tiny_spec, tiny_config):
+    config = dataclasses.replace(tiny_config, squash_correction="bijector")
+    learner = SoftQLearner(tiny_spec, config, seed=0)
+    before = [w.numpy() for w in learner.sampler.weights]
+    for i in range(3):
+        stats = learner.train_step(make_batch(tiny_spec, 32, seed=i))
+        assert bool(stats["finite"]) and all(np.isfinite(float(v)) for v in stats.values())
+    assert all(not np.array_equal(a, b.numpy()) for a, b in zip(before, learner.sampler.weights))
+
+
+@pytest.mark.parametrize("squash_correction", ["eps", "bijector"])
+def test_saturated_sampler_recovers_only_with_the_bijector(tiny_spec, tiny_config,
+                                                           squash_correction):
+    """Output bias 50: every action is tanh(~50) = 1 in float32. Through the actions (eps form)
+    d a / d u = 0, so the sampler gets no gradient at all; in u (bijector) the log-det-Jacobian's
+    gradient -2 tanh(u) pulls u back toward the box's interior."""
+    config = dataclasses.replace(tiny_config, squash_correction=squash_correction)
+    learner = SoftQLearner(tiny_spec, config, seed=0)
+    bias = learner.sampler.out_layer.bias
+    bias.assign(tf.fill(bias.shape, 50.0))
+    before = [w.numpy() for w in learner.sampler.weights]
+    for i in range(5):
+        assert bool(learner.train_step(make_batch(tiny_spec, 32, seed=i))["finite"])
+    if squash_correction == "eps":
+        for a, b in zip(before, learner.sampler.weights):
+            np.testing.assert_array_equal(a, b.numpy())
+    else:
+        assert np.all(bias.numpy() < 50.0 - 1e-3), bias.numpy()
 
 
 def test_target_is_hard_copied_every_period(tiny_spec):
@@ -47,7 +80,7 @@ def test_target_is_hard_copied_every_period(tiny_spec):
 @pytest.mark.parametrize("field,value", [
     ("kernel_update_ratio", 0.0), ("kernel_update_ratio", 1.0), ("kernel_particles", 0),
     ("value_particles", -3), ("hidden_sizes", ()), ("discount", 1.5), ("tau", 0.0),
-    ("q_lr", -1e-3)])
+    ("q_lr", -1e-3), ("squash_correction", "exact")])
 def test_config_rejects_bad_values(field, value):
     with pytest.raises(ValueError, match=field):
         SQLConfig(**{field: value})
