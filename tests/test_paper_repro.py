@@ -83,12 +83,6 @@ def test_fig3_then_fig6_smoke_share_runs_and_write_pictures_and_numbers(tmp_path
     assert curves["sql"][0]["max_x"] == swimmer
 
 
-def test_fig3_ray_engine_is_a_clear_error(tmp_path):
-    result = run_figure("fig3", "--profile=smoke", "--engine=ray", f"--out_dir={tmp_path}")
-    assert result.returncode == 2 and "--engine=ray" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "runs").exists()
-
-
 @pytest.fixture(scope="module")
 def fig7_smoke(tmp_path_factory):
     """Figure 7 at the smoke profile, run once: its folder then holds the pretraining runs that

@@ -200,11 +200,10 @@ def test_one_progress_line_for_the_whole_sweep(history):
                                 "500/600 steps")
 
 
-def test_cli_engine_ray_is_not_available_yet(tmp_path):
+def test_cli_unknown_engine(tmp_path):
     out = tmp_path / "out"
-    assert_bad_input(cli(f"--out_dir={out}", "--engine=ray"),
-                     "error: --engine=ray is not available yet (the Ray Tune engine is a later "
-                     "issue); use --engine=local")
+    result = cli(f"--out_dir={out}", "--engine=slurm")
+    assert result.returncode == 2 and "--engine" in result.stderr and "slurm" in result.stderr
     assert not out.exists()
 
 

@@ -117,6 +117,19 @@ def test_failed_trials_are_retried_from_their_checkpoint(tmp_path, local_ray):
         assert progress_steps(trial.logdir) == list(range(50, STEPS + 1, 50))
 
 
+def test_figure_json_is_the_same_on_ray_and_locally(tmp_path):
+    figures = {}
+    for engine in ("local", "ray"):
+        out = tmp_path / engine
+        result = subprocess.run([sys.executable, "-m", "paper_repro.fig1", "--profile=smoke",
+                                 f"--engine={engine}", f"--out_dir={out}"], capture_output=True,
+                                text=True, timeout=600,
+                                env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+        assert result.returncode == 0, result.stderr[-3000:]
+        figures[engine] = (out / "fig1.json").read_text()
+    assert figures["ray"] == figures["local"]
+
+
 def sweep_cli(out_dir, *args, **popen_kwargs):
     command = [sys.executable, "-m", "softq_tf.sweep", "--engine=ray", "--algos=sql",
                f"--envs={BANDIT}", "--seeds=0", "--total_steps=3000", f"--out_dir={out_dir}",
