@@ -22,7 +22,7 @@ from softq_tf import ddpg, export, loop, sql, xla_cpu
 from softq_tf.checkpoint import checkpoint_steps
 from softq_tf.files import hold_run_folder, write_json_atomic
 # The request's TensorFlow-free side (softq_tf.runs), also known here by its old names.
-from softq_tf.runs import (CONFIGS, Run, build_configs, check_request, is_finished,  # noqa: F401
+from softq_tf.runs import (CONFIGS, Run, build_configs, check_settings, is_finished,  # noqa: F401
                            load_run, make_env)
 from softq_tf.specs import EnvSpec
 
@@ -109,16 +109,19 @@ def load_pretrained(learner, run_dir):
 
 def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default", overrides=(),
             resume=False, env_kwargs=None, init_from=""):
-    """Validates a training request without side effects: everything
-    :func:`softq_tf.runs.check_request` checks (see there for the arguments) and, for a new run
-    with ``init_from``, that those networks load (:func:`check_init_from`).
+    """Validates a training request without side effects: its settings
+    (:func:`softq_tf.runs.check_settings`, see there for the arguments) and, for a new run, its
+    env (built once) and, with ``init_from``, that those networks load (:func:`check_init_from`).
 
     Raises:
       ValueError: with a one-line message naming the bad value and what is allowed.
     """
-    run = check_request(env_id, algo, total_steps, seed, logdir, overrides, resume, env_kwargs,
-                        init_from)
-    check_init_from(run)
+    run = check_settings(env_id, algo, total_steps, seed, logdir, overrides, resume, env_kwargs,
+                         init_from)
+    if not run.resume:
+        with make_env(run.env_id, run.env_kwargs) as env:
+            EnvSpec.from_env(env)  # rejects bad ids and spaces early
+        check_init_from(run)
     return run
 
 

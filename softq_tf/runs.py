@@ -136,10 +136,11 @@ def is_finished(logdir):
     return os.path.exists(os.path.join(logdir, "policy", "saved_model.pb"))
 
 
-def check_request(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default",
-                  overrides=(), resume=False, env_kwargs=None, init_from=""):
-    """Validates a training request without side effects and without TensorFlow, but for the
-    networks of ``init_from`` (:func:`softq_tf.experiment.prepare` checks those too).
+def check_settings(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default",
+                   overrides=(), resume=False, env_kwargs=None, init_from=""):
+    """Validates a training request's settings without side effects: all but what needs the env
+    built (:func:`check_request`) or the networks of ``init_from`` loaded
+    (:func:`softq_tf.experiment.prepare`).
 
     ``env_kwargs`` are keyword arguments of the env's constructor
     (``gym.make(env_id, **env_kwargs)``, e.g. a smaller maze), recorded in ``config.json``.
@@ -172,7 +173,21 @@ def check_request(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/
         raise ValueError(f"--env_kwargs={env_kwargs!r} is invalid: give a JSON object of the "
                          "env's constructor arguments, e.g. {\"island_length\": 2.0}")
     learner_config, loop_config = build_configs(algo, total_steps, overrides)
-    with make_env(env_id, env_kwargs) as env:
-        EnvSpec.from_env(env)  # rejects bad ids and spaces early
     return Run(env_id, algo, seed, logdir, learner_config, loop_config, resume,
                dict(env_kwargs or {}), os.path.normpath(init_from) if init_from else "")
+
+
+def check_request(*args, **kwargs):
+    """Validates a training request without side effects and without TensorFlow: its settings
+    (:func:`check_settings`, which takes the same arguments) and, for a new run, its env, built
+    once to reject unknown ids, bad constructor arguments and unsupported spaces. What is left
+    is whether the networks of ``init_from`` load (:func:`softq_tf.experiment.check_init_from`).
+
+    Raises:
+      ValueError: with a one-line message naming the bad value and what is allowed.
+    """
+    run = check_settings(*args, **kwargs)
+    if not run.resume:
+        with make_env(run.env_id, run.env_kwargs) as env:
+            EnvSpec.from_env(env)
+    return run
