@@ -35,7 +35,7 @@ from softq_tf import (DDPGConfig, DDPGLearner, EnvSpec, LoopConfig, SoftQLearner
                       SQLConfig, export, train, xla_cpu)
 from softq_tf.experiment import make_env  # noqa: E402
 from softq_tf.files import write_json_atomic  # noqa: E402
-from softq_tf.metrics import read_progress  # noqa: E402
+from softq_tf.progress import read_progress  # noqa: E402
 
 flags.DEFINE_string("out", "benchmarks/results/throughput.json", "JSON file for the results.")
 flags.DEFINE_bool("quick", False, "Fewer repeats and a smaller scaling table (a smoke run).")

@@ -15,7 +15,7 @@ from absl import flags
 from paper_repro import profiles
 from softq_tf import cli, sweep
 from softq_tf.files import write_json_atomic
-from softq_tf.metrics import read_progress
+from softq_tf.progress import read_progress
 
 flags.DEFINE_string("profile", "quick", "smoke (seconds), quick (laptop, default) or paper.")
 flags.DEFINE_string("out_dir", None, "Output folder (default: out/<figure>).")
@@ -150,7 +150,7 @@ def or_exit(function, *args):
 
 
 def progress(trial):
-    """The run's ``progress.csv`` as {column: numpy array} (see softq_tf.metrics.read_progress)."""
+    """The run's ``progress.csv`` as {column: numpy array} (see softq_tf.progress.read_progress)."""
     return {k: np.asarray(v) for k, v in read_progress(trial.logdir).items()}
 
 

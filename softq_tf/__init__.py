@@ -3,7 +3,8 @@ and the paper's DDPG baseline.
 
 Importing the package registers the ``softq_tf/`` Gymnasium environments; nothing else happens.
 The public names below load their modules, and TensorFlow with them, on first use (PEP 562), so
-``import softq_tf.envs`` and ``gym.make("softq_tf/...")`` never import TensorFlow.
+``import softq_tf.envs`` and ``gym.make("softq_tf/...")`` never import TensorFlow; nor do the
+configs (``SQLConfig``, ``DDPGConfig``, ``LoopConfig``).
 """
 import importlib
 
@@ -12,17 +13,18 @@ from softq_tf.envs import ENV_IDS, register_envs
 # Public name -> the module that defines it.
 _EXPORTS = {
     "NoUsableCheckpointError": "checkpoint",
-    "DDPGConfig": "ddpg", "DDPGLearner": "ddpg",
+    "DDPGConfig": "configs", "LoopConfig": "configs", "SQLConfig": "configs",
+    "DDPGLearner": "ddpg",
     "load_pretrained": "experiment",
     "evaluate": "evaluation", "rollout": "evaluation",
     "load_policy": "export", "load_q_function": "export", "save_policy": "export",
     "save_q_function": "export",
-    "LoopCallback": "loop", "LoopConfig": "loop", "NonFiniteError": "loop",
-    "StopRequested": "loop", "train": "loop",
+    "Learner": "learner",
+    "LoopCallback": "loop", "NonFiniteError": "loop", "StopRequested": "loop", "train": "loop",
     "DeterministicPolicy": "policies", "SamplingPolicy": "policies",
     "ReplayBuffer": "replay",
     "EnvSpec": "specs",
-    "SoftQLearner": "sql", "SQLConfig": "sql",
+    "SoftQLearner": "sql",
 }
 
 register_envs()

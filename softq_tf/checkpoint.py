@@ -118,8 +118,8 @@ class Checkpointer:
 
     Args:
       directory: where checkpoints go (``<logdir>/checkpoints``).
-      learner: an object with ``spec`` and ``checkpoint_items()`` (e.g.
-        :class:`softq_tf.sql.SoftQLearner`).
+      learner: a :class:`softq_tf.learner.Learner`; its ``spec`` and ``checkpoint_items()`` are
+        used.
       max_to_keep: how many recent checkpoints the manager keeps.
     """
 

@@ -12,87 +12,40 @@ loop as soft Q-learning.
 Both gradients are computed from the same parameters and applied together only when every one is
 finite, as in :class:`softq_tf.sql.SoftQLearner`.
 """
-import dataclasses
-
-import keras
 import tensorflow as tf
 
 from softq_tf import losses, networks, noise, policies, updates
-from softq_tf.config_utils import validate_shared_fields
+from softq_tf.configs import DDPGConfig
+from softq_tf.learner import LearnerBase
 
 STAT_NAMES = ("loss/q", "q/mean", "q_next/mean", "loss/actor", "action/abs_mean")
 
 
-@dataclasses.dataclass(frozen=True)
-class DDPGConfig:
-    """Hyperparameters of the DDPG baseline. Defaults match :class:`softq_tf.sql.SQLConfig`'s
-    wherever the two share a field, so that the two compare on equal footing; the paper's values
-    (Appendix D.1, "for SQL and DDPG alike") are in ``paper_repro.profiles``.
-
-    Attributes:
-      hidden_sizes: ReLU layer widths of the critic and of the actor (paper: (200, 200)).
-      q_lr: Adam learning rate of the critic (paper 1e-3).
-      policy_lr: Adam learning rate of the actor (paper 1e-4).
-      discount: gamma.
-      reward_scale: multiplies rewards in the critic's target.
-      target_update_period: steps between target updates (paper 1000; swimmer 5000).
-      tau: target update rate; 1.0 = hard copy (paper).
-      noise: exploration noise, ``ou`` (paper) or ``gaussian``.
-      noise_sigma: noise scale in the normalized action square (paper Appendix D.1: 0.3).
-      noise_theta: OU pull toward 0 per step (0.15).
-      jit_compile: compile the update with XLA, as for SQL.
-    """
-
-    hidden_sizes: tuple = (128, 128)
-    q_lr: float = 3e-4
-    policy_lr: float = 3e-4
-    discount: float = 0.99
-    reward_scale: float = 1.0
-    target_update_period: int = 1000
-    tau: float = 1.0
-    noise: str = "ou"
-    noise_sigma: float = 0.3
-    noise_theta: float = 0.15
-    jit_compile: bool = True
-
-    def __post_init__(self):
-        validate_shared_fields(self)
-        noise.validate(self.noise, self.noise_sigma, self.noise_theta)
-
-
-class DDPGLearner:
-    """Owns the critic, the actor, their targets, optimizers, exploration noise and the update.
-
-    The interface is :class:`softq_tf.sql.SoftQLearner`'s, so :func:`softq_tf.loop.train`,
-    checkpoints and export take either: ``train_step(batch)`` (compiled ``update``), ``update``,
-    ``collect_action``, ``start_episode``, ``policy``, ``q``, ``stat_names``, ``networks``,
-    ``checkpoint_items``.
+class DDPGLearner(LearnerBase):
+    """DDPG, a :class:`softq_tf.learner.Learner`: the critic Q, its target and their optimizers
+    (:class:`softq_tf.learner.LearnerBase`), the actor mu with its target and optimizer, the
+    exploration noise and the DDPG update.
 
     Args:
       spec: :class:`softq_tf.specs.EnvSpec`.
       config: :class:`DDPGConfig`.
-      seed: seeds weight initialization and the learner's ``tf.random.Generator``.
+      seed: seeds weight initialization and the learner's ``tf.random.Generator`` (no global
+        generator is touched).
     """
 
     def __init__(self, spec, config=DDPGConfig(), seed=0):
-        self.spec, self.config = spec, config
-        keras.utils.set_random_seed(seed)
-        self.q = networks.q_network(spec, config.hidden_sizes)
-        self.target_q = networks.q_network(spec, config.hidden_sizes)
-        self.actor = networks.deterministic_actor(spec, config.hidden_sizes)
-        self.target_actor = networks.deterministic_actor(spec, config.hidden_sizes)
-        self.target_q.set_weights(self.q.get_weights())
+        super().__init__(spec, config, seed)
+
+    def _build_policy(self, seed, init_rng):
+        """The actor (trained by ``policy_optimizer``) and its target copy, the exploration noise
+        and the deterministic policy mu(s)."""
+        cfg, spec = self.config, self.spec
+        self.actor = networks.deterministic_actor(spec, cfg.hidden_sizes, init_rng)
+        self.target_actor = networks.deterministic_actor(spec, cfg.hidden_sizes, init_rng)
         self.target_actor.set_weights(self.actor.get_weights())
-        self.q_optimizer = keras.optimizers.Adam(config.q_lr)
-        self.policy_optimizer = keras.optimizers.Adam(config.policy_lr)
-        self.q_optimizer.build(self.q.trainable_variables)
-        self.policy_optimizer.build(self.actor.trainable_variables)
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
-        self.rng = tf.random.Generator.from_seed(seed)
-        self.noise = noise.make_noise(config.noise, spec.act_dim, config.noise_sigma,
-                                      config.noise_theta)
+        self.noise = noise.make_noise(cfg.noise, spec.act_dim, cfg.noise_sigma, cfg.noise_theta)
         self.policy = policies.DeterministicPolicy(self.actor, spec)
-        self.train_step = updates.compile_train_step(self.update, spec, config.jit_compile)
+        return self.actor
 
     @property
     def stat_names(self):
@@ -104,13 +57,11 @@ class DDPGLearner:
         return dict(q=self.q, target_q=self.target_q, actor=self.actor,
                     target_actor=self.target_actor)
 
-    def checkpoint_items(self):
-        """Everything that makes up the learner's state, for ``tf.train.Checkpoint``."""
-        items = dict(self.networks(), q_optimizer=self.q_optimizer,
-                     policy_optimizer=self.policy_optimizer, step=self.step, rng=self.rng)
+    def _exploration_state(self):
+        """The Ornstein-Uhlenbeck noise's state (Gaussian noise has none)."""
         if isinstance(self.noise, noise.OrnsteinUhlenbeckNoise):
-            items["noise_state"] = self.noise.state
-        return items
+            return dict(noise_state=self.noise.state)
+        return {}
 
     def start_episode(self):
         """Resets the exploration noise; the training loop calls it after every env reset."""

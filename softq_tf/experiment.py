@@ -7,136 +7,27 @@ every (algorithm, env, seed). A run folder holds ``config.json``, ``progress.csv
 
 A run can start from another finished run's networks (fine-tuning, paper Sec. 5.3):
 :func:`load_pretrained`, or ``init_from`` of :func:`prepare`.
+
+The request itself (configs, env, ``config.json``) is :mod:`softq_tf.runs`, which needs no
+TensorFlow.
 """
 import contextlib
-import dataclasses
-import json
 import os
 
-import gymnasium as gym
 from absl import logging
 
 import tensorflow as tf
 
-from softq_tf import ddpg, envs, export, loop, sql, xla_cpu
+from softq_tf import ddpg, export, loop, sql, xla_cpu
 from softq_tf.checkpoint import checkpoint_steps
 from softq_tf.files import hold_run_folder, write_json_atomic
+# The request's TensorFlow-free side (softq_tf.runs), also known here by its old names.
+from softq_tf.runs import (CONFIGS, Run, build_configs, check_settings, is_finished,  # noqa: F401
+                           load_run, make_env)
 from softq_tf.specs import EnvSpec
 
 # Each algorithm's config class and learner class.
-ALGOS = {"sql": (sql.SQLConfig, sql.SoftQLearner), "ddpg": (ddpg.DDPGConfig, ddpg.DDPGLearner)}
-
-
-def make_env(env_id, env_kwargs=None):
-    """``gym.make(env_id, **env_kwargs)``, flattening structured observations.
-
-    Raises:
-      ValueError: an unknown id, or constructor arguments the env rejects.
-    """
-    envs.register_envs()
-    env_kwargs = dict(env_kwargs or {})
-    try:
-        env = gym.make(env_id, **env_kwargs)
-    except gym.error.Error as e:
-        raise ValueError(f"env {env_id!r} is not registered ({e}); softq_tf envs are: "
-                         f"{', '.join(envs.ENV_IDS)}, or any installed Gymnasium id") from e
-    except TypeError as e:
-        raise ValueError(f"--env_kwargs={json.dumps(env_kwargs)} is invalid for {env_id}: "
-                         f"{e}") from None
-    if not (isinstance(env.observation_space, gym.spaces.Box)
-            and len(env.observation_space.shape) == 1):
-        env = gym.wrappers.FlattenObservation(env)
-    return env
-
-
-def _parse_value(key, text, default):
-    try:
-        if isinstance(default, bool):
-            if text.lower() not in ("true", "false", "1", "0"):
-                raise ValueError
-            return text.lower() in ("true", "1")
-        if isinstance(default, str):
-            return text
-        if isinstance(default, tuple):
-            return tuple(int(x) for x in text.strip("()[] ").split(",") if x.strip())
-        if isinstance(default, int):
-            number = float(text)
-            if number != int(number):
-                raise ValueError
-            return int(number)
-        return float(text)
-    except ValueError:
-        raise ValueError(f"--override {key}={text!r} is invalid: expected a value of type "
-                         f"{type(default).__name__} like {default!r}") from None
-
-
-def build_configs(algo, total_steps, overrides=()):
-    """Learner and loop configs from the algorithm's defaults and ``key=value`` overrides.
-
-    Raises:
-      ValueError: an unknown algorithm, a malformed or unknown override, or an invalid value.
-    """
-    if algo not in ALGOS:
-        raise ValueError(f"--algo={algo!r} is invalid: allowed are {', '.join(ALGOS)}")
-    defaults = {"learner": ALGOS[algo][0](), "loop": loop.LoopConfig(total_steps=total_steps)}
-    changes = {"learner": {}, "loop": {}}
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        owner = next((k for k, cfg in defaults.items() if key in
-                      {f.name for f in dataclasses.fields(cfg)}), None)
-        if not sep or owner is None:
-            allowed = sorted(f.name for cfg in defaults.values() for f in dataclasses.fields(cfg))
-            raise ValueError(f"--override {item!r} is invalid: expected key=value with key one of "
-                             f"{', '.join(allowed)}")
-        changes[owner][key] = _parse_value(key, text.strip(), getattr(defaults[owner], key))
-    return (dataclasses.replace(defaults["learner"], **changes["learner"]),
-            dataclasses.replace(defaults["loop"], **changes["loop"]))
-
-
-@dataclasses.dataclass
-class Run:
-    """A validated training request (see :func:`prepare`)."""
-
-    env_id: str
-    algo: str
-    seed: int
-    logdir: str
-    learner_config: object  # the algorithm's config: sql.SQLConfig or ddpg.DDPGConfig
-    loop_config: loop.LoopConfig
-    resume: bool
-    env_kwargs: dict = dataclasses.field(default_factory=dict)  # gym.make(env_id, **env_kwargs)
-    init_from: str = ""  # the finished run whose networks this one starts from ("": none)
-
-    def to_json(self):
-        return dict(env=self.env_id, env_kwargs=self.env_kwargs, algo=self.algo, seed=self.seed,
-                    init_from=self.init_from, learner=dataclasses.asdict(self.learner_config),
-                    loop=dataclasses.asdict(self.loop_config))
-
-
-def load_run(config_path):
-    """The :class:`Run` saved in a run folder's ``config.json``, to resume it.
-
-    Raises:
-      ValueError: the file is not valid JSON or does not describe a run (the file is left as is).
-    """
-    try:
-        with open(config_path) as f:
-            saved = json.load(f)
-        config_class = ALGOS[saved["algo"]][0]
-        run = Run(saved["env"], saved["algo"], saved["seed"], os.path.dirname(config_path),
-                  config_class(**saved["learner"]), loop.LoopConfig(**saved["loop"]), True,
-                  saved.get("env_kwargs", {}), saved.get("init_from", ""))
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        raise ValueError(f"cannot resume: {config_path} is damaged ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else ''}); restore it or start a new "
-                         "run in another --logdir") from None
-    return run
-
-
-def is_finished(logdir):
-    """Whether the run in ``logdir`` exported its policy (its last act)."""
-    return os.path.exists(os.path.join(logdir, "policy", "saved_model.pb"))
+ALGOS = {"sql": (CONFIGS["sql"], sql.SoftQLearner), "ddpg": (CONFIGS["ddpg"], ddpg.DDPGLearner)}
 
 
 def _finished_run(run_dir):
@@ -218,44 +109,35 @@ def load_pretrained(learner, run_dir):
 
 def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default", overrides=(),
             resume=False, env_kwargs=None, init_from=""):
-    """Validates a training request without side effects.
-
-    ``env_kwargs`` are keyword arguments of the env's constructor (``gym.make(env_id, **env_kwargs)``,
-    e.g. a smaller maze), recorded in ``config.json``. ``init_from`` names a finished run whose
-    networks the run starts from (:func:`load_pretrained`; checked here by loading them once).
-
-    With ``resume``, the configuration saved in ``logdir``'s ``config.json`` is used (the run
-    continues to its original total) and the other arguments are ignored; a ``logdir`` without one
-    is an error.
+    """Validates a training request without side effects: its settings
+    (:func:`softq_tf.runs.check_settings`, see there for the arguments) and, for a new run, its
+    env (built once) and, with ``init_from``, that those networks load (:func:`check_init_from`).
 
     Raises:
       ValueError: with a one-line message naming the bad value and what is allowed.
     """
-    if os.path.exists(logdir) and not os.path.isdir(logdir):
-        raise ValueError(f"--logdir={logdir!r} is a file: give a directory path")
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"--seed={seed!r} is invalid: must be a non-negative integer")
-    config_path = os.path.join(logdir, "config.json")
-    if resume:
-        if not os.path.exists(config_path):
-            raise ValueError(f"--resume: --logdir={logdir!r} holds no run to continue (no "
-                             "config.json); leave out --resume to start a new run there")
-        return load_run(config_path)
-    if not isinstance(env_id, str) or not env_id:
-        raise ValueError(f"--env={env_id!r} is invalid: give a Gymnasium env id")
-    if not resume and os.path.exists(os.path.join(logdir, "progress.csv")):
-        raise ValueError(f"--logdir={logdir!r} already holds a run: pass --resume to continue it "
-                         "or choose another directory")
-    if not isinstance(env_kwargs or {}, dict):
-        raise ValueError(f"--env_kwargs={env_kwargs!r} is invalid: give a JSON object of the "
-                         "env's constructor arguments, e.g. {\"island_length\": 2.0}")
-    learner_config, loop_config = build_configs(algo, total_steps, overrides)
-    with make_env(env_id, env_kwargs) as env:
-        spec = EnvSpec.from_env(env)  # rejects bad ids and spaces early
-    if init_from:
-        load_pretrained(ALGOS[algo][1](spec, learner_config, seed), init_from)
-    return Run(env_id, algo, seed, logdir, learner_config, loop_config, resume,
-               dict(env_kwargs or {}), os.path.normpath(init_from) if init_from else "")
+    run = check_settings(env_id, algo, total_steps, seed, logdir, overrides, resume, env_kwargs,
+                         init_from)
+    if not run.resume:
+        with make_env(run.env_id, run.env_kwargs) as env:
+            EnvSpec.from_env(env)  # rejects bad ids and spaces early
+        check_init_from(run)
+    return run
+
+
+def check_init_from(run):
+    """For a new :class:`softq_tf.runs.Run` with ``init_from``: loads those networks once into a
+    learner of this run (:func:`load_pretrained`), which is then dropped. A resumed run starts from
+    its own checkpoint, so nothing is checked then.
+
+    Raises:
+      ValueError: one line (see :func:`load_pretrained`).
+    """
+    if not run.init_from or run.resume:
+        return
+    with make_env(run.env_id, run.env_kwargs) as env:
+        spec = EnvSpec.from_env(env)
+    load_pretrained(ALGOS[run.algo][1](spec, run.learner_config, run.seed), run.init_from)
 
 
 def execute(run, stop=None, callbacks=()):

@@ -38,9 +38,8 @@ class TrainAndAct:
     global lock while a graph runs, so the environment's step and the update share the CPU cores.
 
     Args:
-      learner: provides traceable ``update(batch) -> stats`` (a dict with ``stat_names`` and a
-        boolean ``finite``) and ``collect_action(obs) -> normalized action``, ``rng``, ``spec`` and
-        ``config.jit_compile`` (e.g. :class:`softq_tf.sql.SoftQLearner`).
+      learner: a :class:`softq_tf.learner.Learner`; its ``update``, ``collect_action``, ``rng``,
+        ``spec``, ``stat_names`` and ``config.jit_compile`` are used.
       replay: the :class:`softq_tf.replay.ReplayBuffer` to store into and sample from.
       batch_size: transitions per update.
       updates_per_step: updates per call (>= 1).

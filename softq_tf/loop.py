@@ -13,7 +13,6 @@ Algorithm 1's order (:mod:`softq_tf.graph_step`). Evaluations run
 checkpoint written.
 """
 import collections
-import dataclasses
 import os
 import time
 
@@ -22,7 +21,7 @@ import tensorflow as tf
 from absl import logging
 
 from softq_tf.checkpoint import Checkpointer
-from softq_tf.config_utils import non_negative_int, positive_int, require
+from softq_tf.configs import LoopConfig
 from softq_tf.evaluation import evaluate
 from softq_tf.graph_step import TrainAndAct
 from softq_tf.metrics import EpisodeMetrics, MetricsWriter
@@ -45,54 +44,6 @@ class StopRequested(Exception):
     def __init__(self, step):
         super().__init__(f"training stopped on request at step {step}")
         self.step = step
-
-
-@dataclasses.dataclass(frozen=True)
-class LoopConfig:
-    """How long and how to train (paper Appendix D.1 values in ``paper_repro.profiles``).
-
-    Attributes:
-      total_steps: environment steps in the whole run.
-      batch_size: transitions per update (paper 64; later code 128).
-      min_pool: steps before learning starts (paper 1e4), taken with uniform random actions or,
-        with ``random_warmup=False``, with the learner's policy.
-      replay_capacity: replay pool size (paper 1e6).
-      updates_per_step: gradient updates per environment step (paper 1).
-      log_every: steps between progress rows and progress lines.
-      eval_every: steps between evaluations (0 = never).
-      eval_episodes: episodes per evaluation.
-      checkpoint_every: steps between checkpoints (0 = only at the end of the run).
-      keep_checkpoints: how many recent checkpoints are kept.
-      random_warmup: act uniformly at random during the ``min_pool`` warm-up (True) or with the
-        learner's policy (False), as the authors' code does and as fine-tuning needs: a pretrained
-        policy explores from the first step instead of being replaced by noise.
-      overlap_env_step: run each step's updates while the environment takes the next step (on a
-        worker thread, see :class:`TrainAndAct`): faster, and each action comes from the networks
-        one update behind. False keeps Algorithm 1's exact order (update, then act).
-    """
-
-    total_steps: int = 100_000
-    batch_size: int = 128
-    min_pool: int = 1000
-    replay_capacity: int = 1_000_000
-    updates_per_step: int = 1
-    log_every: int = 1000
-    eval_every: int = 0
-    eval_episodes: int = 5
-    checkpoint_every: int = 10_000
-    keep_checkpoints: int = 3
-    random_warmup: bool = True
-    overlap_env_step: bool = True
-
-    def __post_init__(self):
-        for name in ("total_steps", "batch_size", "replay_capacity", "updates_per_step",
-                     "log_every", "eval_episodes", "keep_checkpoints"):
-            positive_int(name, getattr(self, name))
-        for name in ("min_pool", "eval_every", "checkpoint_every"):
-            non_negative_int(name, getattr(self, name))
-        for name in ("random_warmup", "overlap_env_step"):
-            require(isinstance(getattr(self, name), bool), name, getattr(self, name),
-                    "must be True or False")
 
 
 class LoopCallback:
@@ -288,9 +239,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
       env: a Gymnasium env whose spaces match ``learner.spec``. The ``info`` values its unwrapped
         env declares as ``episode_metrics`` become ``progress.csv`` columns, reduced over each log
         interval (:class:`softq_tf.metrics.EpisodeMetrics`).
-      learner: :class:`softq_tf.sql.SoftQLearner` or :class:`softq_tf.ddpg.DDPGLearner` (what
-        :class:`softq_tf.graph_step.TrainAndAct` needs, plus ``policy`` for evaluation and
-        ``start_episode``).
+      learner: a :class:`softq_tf.learner.Learner` (e.g. :class:`softq_tf.sql.SoftQLearner` or
+        :class:`softq_tf.ddpg.DDPGLearner`).
       config: :class:`LoopConfig`.
       logdir: where progress.csv, TensorBoard files and checkpoints go (None: nothing is written).
       seed: seeds the numpy generator (warm-up actions) and the env resets (episode i is reset

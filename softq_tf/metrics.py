@@ -9,6 +9,7 @@ import os
 import tensorflow as tf
 
 from softq_tf.files import write_atomic
+from softq_tf.progress import read_progress  # noqa: F401 - metrics.read_progress, where it was
 
 LOOP_COLUMNS = ("step", "episodes", "episode_return", "episode_length", "eval_return",
                 "steps_per_sec", "elapsed_sec")
@@ -115,11 +116,3 @@ class MetricsWriter:
 
     def close(self):
         self._summary.close()
-
-
-def read_progress(logdir):
-    """Reads ``progress.csv`` into a dict of column -> list of floats (empty cells become nan)."""
-    with open(os.path.join(logdir, "progress.csv"), newline="") as f:
-        rows = list(csv.DictReader(f))
-    columns = rows[0].keys() if rows else []
-    return {c: [float(r[c]) if r[c] != "" else float("nan") for r in rows] for c in columns}

@@ -4,6 +4,12 @@ Both take one observation per state and either one input per state ([B, A]) or K
 ([B, K, A]). The first layer is split into an observation half and an action (noise) half, which is
 exactly a dense layer on the concatenation [s, a], but the observation half is computed once per state
 instead of once per particle (paper Sec. 3.2-3.3: Q is evaluated at M or K particles per state).
+
+Weights are initialized as Keras does by default (Glorot-uniform kernels, zero biases). Each builder
+takes ``init_rng``, a ``random.Random`` that draws every kernel initializer's seed by Keras's own
+rule for an unseeded initializer (``randint(1, 10**9)``, from Python's global generator), so a
+learner seeding it with its seed gets the weights a ``keras.utils.set_random_seed(seed)`` before
+the build gave, without touching any global generator.
 """
 import keras
 import tensorflow as tf
@@ -17,6 +23,14 @@ def _check_sizes(hidden_sizes):
     return sizes
 
 
+def _dense(units, init_rng, **kwargs):
+    """A ``keras.layers.Dense`` whose Glorot-uniform kernel initializer is seeded from ``init_rng``
+    (a ``random.Random``; None: Keras's default, seeded from Python's global generator)."""
+    seed = None if init_rng is None else init_rng.randint(1, 10**9)
+    return keras.layers.Dense(units, kernel_initializer=keras.initializers.GlorotUniform(seed),
+                              **kwargs)
+
+
 class _TwoInputMLP(keras.Model):
     """ReLU MLP on the concatenation [obs, x], x of shape [B, D] or [B, K, D].
 
@@ -24,19 +38,19 @@ class _TwoInputMLP(keras.Model):
     signature.
     """
 
-    def __init__(self, hidden_sizes, out_dim, name=None):
+    def __init__(self, hidden_sizes, out_dim, name=None, init_rng=None):
         super().__init__(name=name)
         sizes = _check_sizes(hidden_sizes)
-        self.obs_layer = keras.layers.Dense(sizes[0], name="obs_in")
-        self.x_layer = keras.layers.Dense(sizes[0], use_bias=False, name="x_in")
-        self.hidden_layers = [keras.layers.Dense(s, activation="relu", name=f"hidden{i + 1}")
+        self.obs_layer = _dense(sizes[0], init_rng, name="obs_in")
+        self.x_layer = _dense(sizes[0], init_rng, use_bias=False, name="x_in")
+        self.hidden_layers = [_dense(s, init_rng, activation="relu", name=f"hidden{i + 1}")
                               for i, s in enumerate(sizes[1:])]
         # TensorFlow checkpoints do not see layers inside Keras' tracked lists: an attribute per
         # layer puts each one in the checkpoint's object graph (otherwise a target network's hidden
         # layers, reached by no optimizer, were not saved at all).
         for i, layer in enumerate(self.hidden_layers):
             setattr(self, f"hidden_layer_{i + 1}", layer)
-        self.out_layer = keras.layers.Dense(out_dim, name="out")
+        self.out_layer = _dense(out_dim, init_rng, name="out")
 
     def call(self, inputs):
         obs, x = inputs
@@ -53,8 +67,8 @@ class _TwoInputMLP(keras.Model):
 class QNetwork(_TwoInputMLP):
     """Soft Q-function Q(s, a) (paper eq. 11): returns [B] or [B, K] values."""
 
-    def __init__(self, hidden_sizes, name="q_network"):
-        super().__init__(hidden_sizes, out_dim=1, name=name)
+    def __init__(self, hidden_sizes, name="q_network", init_rng=None):
+        super().__init__(hidden_sizes, out_dim=1, name=name, init_rng=init_rng)
 
     def call(self, inputs):
         """(obs [B, O], action [B, A] or [B, K, A]) -> Q [B] or [B, K]."""
@@ -69,8 +83,8 @@ class SamplingNetwork(_TwoInputMLP):
     (``SQLConfig.squash_correction="bijector"``).
     """
 
-    def __init__(self, act_dim, hidden_sizes, name="sampling_network"):
-        super().__init__(hidden_sizes, out_dim=act_dim, name=name)
+    def __init__(self, act_dim, hidden_sizes, name="sampling_network", init_rng=None):
+        super().__init__(hidden_sizes, out_dim=act_dim, name=name, init_rng=init_rng)
 
     def pre_squash(self, inputs):
         """(obs [B, O], xi [B, A] or [B, K, A]) -> u of xi's shape, the output before the tanh."""
@@ -81,27 +95,30 @@ class SamplingNetwork(_TwoInputMLP):
         return tf.tanh(self.pre_squash(inputs))
 
 
-def q_network(spec, hidden_sizes):
-    """Builds the soft Q-function for ``spec`` (weights created by one call on zeros)."""
-    model = QNetwork(hidden_sizes)
+def q_network(spec, hidden_sizes, init_rng=None):
+    """Builds the soft Q-function for ``spec`` (weights created by one call on zeros; their
+    initializers seeded from ``init_rng``, see the module doc)."""
+    model = QNetwork(hidden_sizes, init_rng=init_rng)
     model((tf.zeros([1, spec.obs_dim]), tf.zeros([1, spec.act_dim])))
     return model
 
 
-def sampling_network(spec, hidden_sizes):
-    """Builds the sampling network f(xi; s) for ``spec`` (noise has the action's size)."""
-    model = SamplingNetwork(spec.act_dim, hidden_sizes)
+def sampling_network(spec, hidden_sizes, init_rng=None):
+    """Builds the sampling network f(xi; s) for ``spec`` (noise has the action's size;
+    initializers seeded from ``init_rng``)."""
+    model = SamplingNetwork(spec.act_dim, hidden_sizes, init_rng=init_rng)
     model((tf.zeros([1, spec.obs_dim]), tf.zeros([1, spec.act_dim])))
     return model
 
 
-def deterministic_actor(spec, hidden_sizes):
+def deterministic_actor(spec, hidden_sizes, init_rng=None):
     """Builds DDPG's actor mu(s) = tanh(MLP(s)) in [-1, 1]^A for ``spec`` (the baseline of the
-    paper's Sec. 5; same hidden sizes and squashing as the sampling network, but no noise input)."""
+    paper's Sec. 5; same hidden sizes and squashing as the sampling network, but no noise input;
+    initializers seeded from ``init_rng``)."""
     sizes = _check_sizes(hidden_sizes)
     model = keras.Sequential(
-        [keras.layers.Dense(s, activation="relu", name=f"hidden{i}") for i, s in enumerate(sizes)]
-        + [keras.layers.Dense(spec.act_dim, activation="tanh", name="out")],
+        [_dense(s, init_rng, activation="relu", name=f"hidden{i}") for i, s in enumerate(sizes)]
+        + [_dense(spec.act_dim, init_rng, activation="tanh", name="out")],
         name="deterministic_actor")
     model(tf.zeros([1, spec.obs_dim]))
     return model

@@ -8,19 +8,7 @@ training loop's graph and resume exactly from a checkpoint (the OU state is a va
 """
 import tensorflow as tf
 
-from softq_tf.config_utils import positive_float, require
-
-NOISE_KINDS = ("ou", "gaussian")
-
-
-def validate(kind, sigma, theta=0.15):
-    """Raises ValueError naming ``noise``, ``noise_sigma`` or ``noise_theta`` (the DDPGConfig fields)
-    unless ``kind`` is one of :data:`NOISE_KINDS`, ``sigma`` > 0 and ``theta`` in (0, 1]."""
-    require(kind in NOISE_KINDS, "noise", kind, f"must be one of {', '.join(NOISE_KINDS)}")
-    positive_float("noise_sigma", sigma)
-    require(isinstance(theta, (int, float)) and 0.0 < theta <= 1.0, "noise_theta", theta,
-            "must be in (0, 1]")
-
+from softq_tf.configs import validate_noise
 
 class OrnsteinUhlenbeckNoise(tf.Module):
     """Temporally correlated noise x_{t+1} = x_t - theta x_t + sigma eps_t, eps_t ~ N(0, I).
@@ -33,7 +21,7 @@ class OrnsteinUhlenbeckNoise(tf.Module):
 
     def __init__(self, act_dim, sigma=0.3, theta=0.15, name="ou_noise"):
         super().__init__(name=name)
-        validate("ou", sigma, theta)
+        validate_noise("ou", sigma, theta)
         self.sigma, self.theta = float(sigma), float(theta)
         self.state = tf.Variable(tf.zeros([act_dim]), trainable=False, name="state")
 
@@ -57,7 +45,7 @@ class GaussianNoise(tf.Module):
 
     def __init__(self, act_dim, sigma=0.3, name="gaussian_noise"):
         super().__init__(name=name)
-        validate("gaussian", sigma)
+        validate_noise("gaussian", sigma)
         self.sigma, self.act_dim = float(sigma), int(act_dim)
 
     def sample(self, generator):
@@ -69,9 +57,9 @@ class GaussianNoise(tf.Module):
 
 
 def make_noise(kind, act_dim, sigma, theta=0.15):
-    """The noise named ``kind`` (one of :data:`NOISE_KINDS`); ValueError (:func:`validate`) for another
-    name or a bad ``sigma`` / ``theta``."""
-    validate(kind, sigma, theta)
+    """The noise named ``kind`` (one of :data:`softq_tf.configs.NOISE_KINDS`); ValueError
+    (:func:`softq_tf.configs.validate_noise`) for another name or a bad ``sigma`` / ``theta``."""
+    validate_noise(kind, sigma, theta)
     if kind == "ou":
         return OrnsteinUhlenbeckNoise(act_dim, sigma, theta)
     return GaussianNoise(act_dim, sigma)

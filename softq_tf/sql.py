@@ -20,114 +20,13 @@ instead of dividing Q by alpha. Ours alone: the M uniform value particles are dr
 per state (the code shares one set across the batch), and both gradients are computed from the same
 parameters and applied together only when every one is finite.
 """
-import dataclasses
-
-import keras
 import tensorflow as tf
 
 from softq_tf import losses, networks, policies, schedules, updates
-from softq_tf.config_utils import (non_negative_int, positive_float, positive_int, require,
-                                   validate_shared_fields)
+from softq_tf.configs import SQLConfig
+from softq_tf.learner import LearnerBase
 
-SQUASH_CORRECTIONS = ("eps", "bijector")
 STAT_NAMES = ("loss/q", "q/mean", "v_next/mean", "svgd/phi_norm", "kernel/bandwidth")
-
-
-@dataclasses.dataclass(frozen=True)
-class SQLConfig:
-    """Hyperparameters of soft Q-learning. Defaults: the authors' later, faster settings
-    (docs/REPRODUCTION.md, "later code"); the paper's Appendix D.1 values are in ``paper_repro.profiles``.
-
-    Attributes:
-      hidden_sizes: ReLU layer widths of Q and of the sampler (paper: (200, 200); later code: 128s).
-      q_lr: Adam learning rate of Q (paper 1e-3; later code 3e-4).
-      policy_lr: Adam learning rate of the sampler (paper 1e-4; later code 3e-4).
-      discount: gamma (0.99 in all of the authors' code).
-      reward_scale: 1/alpha, the inverse entropy weight (paper: alpha = 0.1 -> 10 for locomotion).
-      value_particles: M (K_V), uniform action samples for the soft value, eq. 10 (paper 50).
-      kernel_particles: K, sampler particles per state for SVGD, eq. 13 (paper 32).
-      kernel_update_ratio: fraction of the K particles that receive the Stein direction, as in
-        both of the authors' implementations (``n_updated = int(K * ratio)``); the other
-        K - n_updated are fixed and form the expectation in eq. 13. In (0, 1), leaving >= 2 fixed
-        and >= 1 updated (K = 3 at 0.5: 1 updated, 2 fixed).
-      kernel_h_min: floor on the kernel bandwidth.
-      target_update_period: steps between target updates (paper 1000; swimmer 5000).
-      tau: target update rate; 1.0 = hard copy (paper).
-      squash_eps: epsilon in the tanh correction sum log(1 - a^2 + eps) (squash_correction "eps").
-      squash_correction: how the SVGD target accounts for the sampler's tanh. "eps" (default, the
-        authors' code): particles a = tanh(u), target Q(s, a) + sum log(1 - a^2 + squash_eps),
-        kernel and Stein direction in a. "bijector": particles u (the sampler's pre-squash output),
-        target Q(s, tanh u) + log-det-Jacobian of ``tfp.bijectors.Tanh``
-        (:func:`softq_tf.losses.tanh_log_density`), kernel and direction in u: the same target
-        values up to eps, exact and finite at saturation, and the actions' target is exp(Q(s, a))
-        itself (the eps form's: exp(Q) (1 - a^2)); ``svgd/phi_norm`` and ``kernel/bandwidth`` are
-        then in u.
-      greedy_candidates: actions sampled per state by ``policy.greedy_action``.
-      jit_compile: compile ``train_step`` with XLA (fuses the many small ops of the kernel and the
-        particle layers; measured faster on CPU by ``benchmarks.throughput``). Same math; results
-        differ from the plain graph only by float rounding.
-      anneal_steps: fine-tuning (Appendix D.1: 20 epochs = 200,000): over this many updates alpha
-        falls log-linearly from 1/``reward_scale`` to 1/``final_reward_scale``, i.e. the reward scale
-        rises from ``reward_scale`` (set it to the pretrained run's) to ``final_reward_scale``, and
-        stays there. 0 (default): the reward scale stays ``reward_scale``.
-      final_reward_scale: 1/alpha at the end of annealing (Appendix D.1: alpha 0.001 -> 1000);
-        must be >= ``reward_scale`` (alpha only falls) when ``anneal_steps`` > 0.
-      noise_set_size: fine-tuning: K_xi > 0 draws the acting noise xi uniformly from a fixed set of
-        K_xi vectors (drawn once from N(0, I) with the seed) instead of afresh from N(0, I).
-        0 (default): fresh noise. The SVGD particles of the update always use fresh noise.
-      noise_set_steps: over this many updates the set in use shrinks linearly from K_xi vectors to
-        the first one (Appendix D.1: 20 epochs), so acting becomes deterministic; 0: the whole set
-        throughout.
-    """
-
-    hidden_sizes: tuple = (128, 128)
-    q_lr: float = 3e-4
-    policy_lr: float = 3e-4
-    discount: float = 0.99
-    reward_scale: float = 1.0
-    value_particles: int = 16
-    kernel_particles: int = 16
-    kernel_update_ratio: float = 0.5
-    kernel_h_min: float = 1e-3
-    target_update_period: int = 1000
-    tau: float = 1.0
-    squash_eps: float = 1e-6
-    squash_correction: str = "eps"
-    greedy_candidates: int = 64
-    jit_compile: bool = True
-    anneal_steps: int = 0
-    final_reward_scale: float = 1000.0
-    noise_set_size: int = 0
-    noise_set_steps: int = 0
-
-    def __post_init__(self):
-        validate_shared_fields(self)
-        for name in ("kernel_h_min", "squash_eps", "final_reward_scale"):
-            positive_float(name, getattr(self, name))
-        for name in ("anneal_steps", "noise_set_size", "noise_set_steps"):
-            non_negative_int(name, getattr(self, name))
-        require(not self.anneal_steps or self.final_reward_scale >= self.reward_scale,
-                "final_reward_scale", self.final_reward_scale,
-                f"must be >= reward_scale={self.reward_scale!r}: annealing only lowers alpha "
-                "(1/reward_scale), so the final alpha cannot be above the start")
-        require(not self.noise_set_steps or self.noise_set_size > 0, "noise_set_steps",
-                self.noise_set_steps, "needs noise_set_size > 0 (the set that shrinks)")
-        require(self.squash_correction in SQUASH_CORRECTIONS, "squash_correction",
-                self.squash_correction, f"must be one of {SQUASH_CORRECTIONS}")
-        for name in ("value_particles", "kernel_particles", "greedy_candidates"):
-            positive_int(name, getattr(self, name))
-        require(0.0 < self.kernel_update_ratio < 1.0, "kernel_update_ratio",
-                self.kernel_update_ratio, "must be in the open interval (0, 1)")
-        require(self.num_fixed >= 2 and self.kernel_particles - self.num_fixed >= 1,
-                "kernel_update_ratio", self.kernel_update_ratio,
-                f"with kernel_particles={self.kernel_particles} it must leave >= 2 fixed and "
-                ">= 1 updated particles")
-
-    @property
-    def num_fixed(self):
-        """Particles per state that the SVGD expectation runs over: K - int(K * ratio), the
-        authors' split."""
-        return self.kernel_particles - int(self.kernel_particles * self.kernel_update_ratio)
 
 
 def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-3,
@@ -168,46 +67,37 @@ def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-
     return grads, phi, h
 
 
-class SoftQLearner:
-    """Owns Q, the target Q, the sampling network, their optimizers and the update step.
+class SoftQLearner(LearnerBase):
+    """Soft Q-learning, a :class:`softq_tf.learner.Learner`: Q, the target Q and their optimizers
+    (:class:`softq_tf.learner.LearnerBase`), the sampling network f(xi; s) with its optimizer, and
+    the update of eq. 10-14.
 
     Args:
       spec: :class:`softq_tf.specs.EnvSpec`.
       config: :class:`SQLConfig`.
-      seed: seeds weight initialization (through ``keras.utils.set_random_seed``, which also seeds
-        Python's and numpy's global generators) and the learner's own ``tf.random.Generator``.
+      seed: seeds weight initialization, the learner's ``tf.random.Generator`` and the fixed noise
+        set (no global generator is touched).
 
-    ``train_step(batch)`` is one ``tf.function`` with a fixed input signature (traced once); it takes
-    a dict with ``obs [B, O]``, ``action [B, A]`` (in [-1, 1]), ``reward [B]``, ``next_obs [B, O]``,
-    ``terminated [B]`` and returns a dict of scalar tensors (:data:`STAT_NAMES` plus ``finite``).
-    ``update`` and ``collect_action`` are the same update and the data-collection action as plain
-    traceable methods, for the training loop to fuse into one graph call per environment step
-    (:class:`softq_tf.loop.TrainAndAct`).
+    ``update_from_noise`` is the update given its random draws, for tests of the math.
     """
 
     def __init__(self, spec, config=SQLConfig(), seed=0):
-        self.spec, self.config = spec, config
-        keras.utils.set_random_seed(seed)
-        self.q = networks.q_network(spec, config.hidden_sizes)
-        self.target_q = networks.q_network(spec, config.hidden_sizes)
-        self.target_q.set_weights(self.q.get_weights())
-        self.sampler = networks.sampling_network(spec, config.hidden_sizes)
-        self.q_optimizer = keras.optimizers.Adam(config.q_lr)
-        self.policy_optimizer = keras.optimizers.Adam(config.policy_lr)
-        self.q_optimizer.build(self.q.trainable_variables)
-        self.policy_optimizer.build(self.sampler.trainable_variables)
-        self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="train_step")
-        self.rng = tf.random.Generator.from_seed(seed)
         # eq. 10's q: supplies log q(a) of the value particles, which update() draws from self.rng.
         self.value_proposal = losses.uniform_proposal(spec.act_dim)
+        super().__init__(spec, config, seed)
+
+    def _build_policy(self, seed, init_rng):
+        """The sampling network (trained by ``policy_optimizer``), the fixed noise set if
+        ``noise_set_size`` (Appendix D.1) and the energy-based policy that samples from it."""
+        cfg, spec = self.config, self.spec
+        self.sampler = networks.sampling_network(spec, cfg.hidden_sizes, init_rng)
         self.noise_set = None
-        if config.noise_set_size:  # K_xi fixed noise vectors [K_xi, A] (Appendix D.1)
+        if cfg.noise_set_size:  # K_xi fixed noise vectors [K_xi, A] (Appendix D.1)
             self.noise_set = tf.Variable(tf.random.stateless_normal(
-                [config.noise_set_size, spec.act_dim], seed=[seed, 1]), trainable=False,
+                [cfg.noise_set_size, spec.act_dim], seed=[seed, 1]), trainable=False,
                 name="noise_set")
-        self.policy = policies.SamplingPolicy(self.sampler, spec, self.q,
-                                              config.greedy_candidates)
-        self.train_step = updates.compile_train_step(self.update, spec, config.jit_compile)
+        self.policy = policies.SamplingPolicy(self.sampler, spec, self.q, cfg.greedy_candidates)
+        return self.sampler
 
     @property
     def stat_names(self):
@@ -222,13 +112,9 @@ class SoftQLearner:
         """The trained networks by name: what fine-tuning starts from."""
         return dict(q=self.q, target_q=self.target_q, sampler=self.sampler)
 
-    def checkpoint_items(self):
-        """Everything that makes up the learner's state, for ``tf.train.Checkpoint``."""
-        items = dict(self.networks(), q_optimizer=self.q_optimizer,
-                     policy_optimizer=self.policy_optimizer, step=self.step, rng=self.rng)
-        if self.noise_set is not None:
-            items["noise_set"] = self.noise_set
-        return items
+    def _exploration_state(self):
+        """The fixed noise set, when there is one."""
+        return {} if self.noise_set is None else dict(noise_set=self.noise_set)
 
     def reward_scale(self):
         """1/alpha at the current step: ``reward_scale``, or its log-linear annealing toward

@@ -16,7 +16,8 @@ itself stops (e.g. Ctrl-C), it sends SIGTERM to the trials still running, which 
 ``<out_dir>/sweep_summary.csv`` gets one row per trial.
 
 Exit codes of the CLI: 0 every trial finished or was reused, 1 some trial failed (one line per
-failed trial naming its folder and error), 2 bad input (one ``error:`` line; nothing started).
+failed trial naming its folder and error), 2 bad input (one ``error:`` line; nothing started). The
+sweep never imports TensorFlow (its trials do), so bad input fails within about a second.
 """
 import collections
 import csv
@@ -33,9 +34,9 @@ import time
 
 from absl import app, flags, logging
 
-from softq_tf import cli, experiment
+from softq_tf import cli, runs
 from softq_tf.files import write_atomic
-from softq_tf.metrics import read_progress
+from softq_tf.progress import read_progress
 from softq_tf.specs import EnvSpec
 
 SUMMARY_COLUMNS = ("algo", "env", "seed", "overrides", "status", "steps", "final_return",
@@ -53,7 +54,7 @@ class Trial:
     """One training run of a sweep: the arguments of ``python -m softq_tf.train``.
 
     Attributes:
-      algo: a key of :data:`softq_tf.experiment.ALGOS`.
+      algo: a key of :data:`softq_tf.runs.CONFIGS`.
       env_id: a Gymnasium env id.
       seed: non-negative random seed.
       total_steps: environment steps to train for.
@@ -104,7 +105,7 @@ def trial_dir(out_dir, algo, env_id, seed, variant=""):
     return os.path.join(out_dir, "runs", label, env_id.removeprefix("softq_tf/"), f"seed{seed}")
 
 
-is_finished = experiment.is_finished  # whether a run folder holds a finished run
+is_finished = runs.is_finished  # whether a run folder holds a finished run
 
 
 @functools.cache
@@ -114,7 +115,7 @@ def _check_env(env_id, env_kwargs_json):
     if not isinstance(env_id, str) or not env_id:
         raise ValueError(f"env id {env_id!r} is invalid: give a Gymnasium env id such as "
                          "softq_tf/MultiGoal-v0")
-    env = experiment.make_env(env_id, json.loads(env_kwargs_json))
+    env = runs.make_env(env_id, json.loads(env_kwargs_json))
     try:
         EnvSpec.from_env(env)
     finally:
@@ -145,7 +146,7 @@ def make_grid(out_dir, algos, env_ids, seeds, total_steps, overrides=(), algo_ov
 
     Args:
       out_dir: root of the run folders (see :func:`trial_dir`).
-      algos: algorithm names (keys of :data:`softq_tf.experiment.ALGOS`).
+      algos: algorithm names (keys of :data:`softq_tf.runs.CONFIGS`).
       env_ids: Gymnasium env ids.
       seeds: non-negative integer seeds.
       total_steps: environment steps per trial.
@@ -172,8 +173,8 @@ def make_grid(out_dir, algos, env_ids, seeds, total_steps, overrides=(), algo_ov
     algo_overrides = dict(algo_overrides or {})
     env_kwargs = dict(env_kwargs or {})
     for algo in list(algos) + list(algo_overrides):
-        if algo not in experiment.ALGOS:
-            raise ValueError(f"algo {algo!r} is unknown: allowed are {', '.join(experiment.ALGOS)}")
+        if algo not in runs.CONFIGS:
+            raise ValueError(f"algo {algo!r} is unknown: allowed are {', '.join(runs.CONFIGS)}")
     for seed in seeds:
         _check_seed(seed)
     for env_id, kwargs in env_kwargs.items():
@@ -185,7 +186,7 @@ def make_grid(out_dir, algos, env_ids, seeds, total_steps, overrides=(), algo_ov
                              "constructor arguments")
     per_algo = {algo: tuple(overrides) + tuple(algo_overrides.get(algo, ())) for algo in algos}
     for algo, items in per_algo.items():
-        experiment.build_configs(algo, total_steps, items)
+        runs.build_configs(algo, total_steps, items)
     for env_id in env_ids:
         _check_env(env_id, json.dumps(env_kwargs.get(env_id, {}), sort_keys=True))
     return [Trial(algo, env_id, seed, total_steps,
@@ -221,7 +222,7 @@ def check_trials(trials):
     _check_unique("trial folders", logdirs, "one per (algo, env, seed)")
     for trial in trials:
         _check_seed(trial.seed)
-        learner_config, loop_config = experiment.build_configs(trial.algo, trial.total_steps,
+        learner_config, loop_config = runs.build_configs(trial.algo, trial.total_steps,
                                                                trial.overrides)
         _check_env(trial.env_id, json.dumps(dict(trial.env_kwargs), sort_keys=True))
         if os.path.exists(trial.logdir) and not os.path.isdir(trial.logdir):
@@ -232,11 +233,11 @@ def check_trials(trials):
         config_path = os.path.join(trial.logdir, "config.json")
         if not os.path.exists(config_path):
             continue
-        wanted = _flat_settings(experiment.Run(
+        wanted = _flat_settings(runs.Run(
             trial.env_id, trial.algo, trial.seed, trial.logdir, learner_config, loop_config,
             False, dict(trial.env_kwargs), os.path.normpath(trial.init_from)
             if trial.init_from else ""))
-        saved = _flat_settings(experiment.load_run(config_path))
+        saved = _flat_settings(runs.load_run(config_path))
         differences = [f"{key} is {json.dumps(saved.get(key))} there, "
                        f"{json.dumps(wanted.get(key))} here"
                        for key in sorted(set(wanted) | set(saved))

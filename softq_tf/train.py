@@ -14,6 +14,10 @@ finishes, a checkpoint at that step is written, and the process exits with code 
 second signal does not interrupt the checkpoint being written (SIGKILL does; the run then resumes
 from its previous checkpoint). A signal after the last step lets the export finish (exit code 0).
 
+Bad flags, overrides, env ids and env arguments are found before TensorFlow is imported, so they
+fail within about a second. TensorFlow's own INFO logs (through absl: "Sharding callback duration"
+at every checkpoint, SavedModel's notes) are kept out of the progress lines.
+
 Exit codes: 0 success, 2 bad input (one line, no traceback: bad flags or overrides, an unknown env,
 a damaged config.json or no loadable checkpoint on --resume, an --init_from that is not a finished
 run of the same algorithm and spaces, a --logdir another live process is training in, naming its
@@ -24,12 +28,9 @@ import json
 import os
 import signal
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from absl import app, flags, logging
 
-import tensorflow as tf  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
-
-from softq_tf import checkpoint, cli, experiment, files, loop  # noqa: E402
+from softq_tf import cli, files, runs
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id.")
@@ -50,11 +51,17 @@ flags.DEFINE_integer("threads", 0, "TensorFlow threads (intra- and inter-op pool
                      "TensorFlow's default, one per core. Give parallel runs a share each.")
 
 
-def set_threads(threads):
-    """Sizes TensorFlow's intra- and inter-op thread pools (before any op runs); 0 keeps the
-    default. Raises ValueError for a negative count."""
+def check_threads(threads):
+    """Raises ValueError for a negative ``--threads`` count."""
     if threads < 0:
         raise ValueError(f"--threads={threads} is invalid: must be >= 0 (0 = one per core)")
+
+
+def set_threads(threads):
+    """Sizes TensorFlow's intra- and inter-op thread pools (before any op runs); 0 keeps the
+    default."""
+    import tensorflow as tf  # imported by train_run already
+
     if threads:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
@@ -112,14 +119,38 @@ class SignalStop:
 
 
 def main(argv):
-    tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
+    """Checks every flag, the env and the configs, then imports TensorFlow and trains; see the
+    module doc for the exit codes."""
     if len(argv) > 1:
         cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
     try:
-        set_threads(FLAGS.threads)
-        run = experiment.prepare(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
+        check_threads(FLAGS.threads)
+        run = runs.check_request(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
                                  FLAGS.logdir, FLAGS.override, FLAGS.resume,
                                  parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
+    except ValueError as e:
+        cli.fail(2, e)  # before TensorFlow is imported: bad input fails within a second
+    train_run(run)
+
+
+def train_run(run):
+    """Imports TensorFlow, seeds the global generators with the run's seed, checks ``init_from``
+    and trains ``run`` (a validated :class:`softq_tf.runs.Run`), ending the process on an error
+    with its exit code."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
+    import keras
+    import tensorflow as tf
+
+    from softq_tf import checkpoint, experiment, loop
+
+    tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
+    cli.drop_info_of("tensorflow", "keras")  # and what TensorFlow logs through absl
+    set_threads(FLAGS.threads)
+    # The learners seed only their own generators and weights; what else draws at random (the
+    # exported policy's sampling ops) follows the global seed.
+    keras.utils.set_random_seed(run.seed)
+    try:
+        experiment.check_init_from(run)
     except ValueError as e:
         cli.fail(2, e)
     stop = SignalStop()

@@ -1,6 +1,8 @@
-"""Shared fixtures: quiet TensorFlow, tiny configs, a transition-batch factory and a learner's
-whole state."""
+"""Shared fixtures: quiet TensorFlow, tiny configs, a transition-batch factory, a learner's whole
+state and a check that a CLI rejects bad input before it imports TensorFlow."""
 import os
+import subprocess
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -63,3 +65,25 @@ def assert_same_values(first, second, skip=()):
 def assert_same_state(a, b):
     """Asserts learners ``a`` and ``b`` hold bit-identical checkpoint values."""
     assert_same_values(learner_state(a), learner_state(b))
+
+
+# Runs a module as ``python -m`` does (runpy) and prints, at exit, whether TensorFlow was imported.
+_RUN_MODULE_REPORTING_TF = """
+import atexit, runpy, sys
+atexit.register(lambda: print("tensorflow imported:", "tensorflow" in sys.modules))
+module, sys.argv = sys.argv[1], sys.argv[1:]
+runpy.run_module(module, run_name="__main__", alter_sys=True)
+"""
+
+
+def assert_bad_input_before_tensorflow(module, message, *args, timeout=300):
+    """Runs ``python -m <module> <args>`` in a child process with TensorFlow's logging left at its
+    defaults and asserts that it exited 2 with exactly one line on stderr, an ``error:`` line
+    naming ``message``, without importing TensorFlow."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, "-c", _RUN_MODULE_REPORTING_TF, module, *args],
+                            capture_output=True, text=True, timeout=timeout, env=env)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr[-2000:]
+    assert result.stderr.startswith("error:") and message in result.stderr, result.stderr
+    assert result.stdout.splitlines()[-1] == "tensorflow imported: False", result.stdout

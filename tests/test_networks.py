@@ -1,4 +1,7 @@
 """Networks: the split first layer is a dense layer on the concatenation [obs, x]."""
+import random
+
+import keras
 import numpy as np
 import pytest
 
@@ -55,3 +58,17 @@ def test_deterministic_actor_is_a_tanh_mlp_on_the_observation(spec):
     out = actor.layers[-1]
     expected = np.tanh(h @ out.kernel.numpy() + out.bias.numpy())
     np.testing.assert_allclose(actor(obs).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("build", [networks.q_network, networks.sampling_network,
+                                   networks.deterministic_actor])
+def test_init_rng_gives_the_weights_of_keras_seeded_globally(spec, build):
+    """A network built with init_rng = random.Random(seed) has the weights Keras gives after
+    keras.utils.set_random_seed(seed), whatever the global state then is."""
+    keras.utils.set_random_seed(11)
+    globally_seeded = build(spec, (8, 8)).get_weights()
+    keras.utils.set_random_seed(12)
+    seeded = build(spec, (8, 8), random.Random(11)).get_weights()
+    other_seed = build(spec, (8, 8), random.Random(12)).get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(globally_seeded, seeded, strict=True))
+    assert not np.array_equal(seeded[0], other_seed[0])

@@ -25,6 +25,7 @@ import sys
 
 import pytest
 
+from conftest import assert_bad_input_before_tensorflow
 from softq_tf import experiment, sweep
 from softq_tf.checkpoint import CRASH_ENV_VAR
 from softq_tf.files import write_json_atomic
@@ -198,6 +199,16 @@ def test_one_progress_line_for_the_whole_sweep(history):
     assert "steps/s" in lines[-1] and "eta" in lines[-1]
     assert lines[-1].startswith("sweep: 1 done, 0 running, 1 failed, 0 pending of 2 trials | "
                                 "500/600 steps")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--no_such_flag=1"], "no_such_flag"),
+    (["--envs=NoSuchEnv-v0"], "NoSuchEnv-v0"),
+    (["--override=batch_size=abc"], "batch_size"),
+])
+def test_bad_input_fails_before_tensorflow_is_imported(tmp_path, args, message):
+    assert_bad_input_before_tensorflow("softq_tf.sweep", message, f"--out_dir={tmp_path}", *args)
+    assert os.listdir(tmp_path) == []
 
 
 def test_cli_unknown_engine(tmp_path):

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from conftest import assert_bad_input_before_tensorflow
 from softq_tf.checkpoint import checkpoint_steps
 from test_crash_safety import RUN, command, resume_and_check
 
@@ -40,6 +41,7 @@ def test_cli_trains_multigoal_and_writes_every_file(tmp_path):
     rows = (logdir / "progress.csv").read_text().strip().splitlines()
     assert [r.split(",")[0] for r in rows] == ["step", "100", "200", "300"]
     assert "steps/s" in result.stderr  # the progress line
+    assert "Sharding callback duration" not in result.stderr  # TensorFlow's INFO at checkpoints
     assert (logdir / "checkpoints" / "ckpt-300.index").exists()
     exported = json.loads((logdir / "policy" / "assets" / "softq_tf.json").read_text())
     assert exported["config"] == config and exported["observation"]["shape"] == [None, 2]
@@ -72,6 +74,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert "Traceback" not in result.stderr
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--no_such_flag=1"], "no_such_flag"),
+    (["--env=NoSuchEnv-v0"], "NoSuchEnv-v0"),
+    (["--override=batch_size=abc"], "batch_size"),
+])
+def test_bad_input_fails_before_tensorflow_is_imported(tmp_path, args, message):
+    assert_bad_input_before_tensorflow("softq_tf.train", message, f"--logdir={tmp_path}", *args)
 
 
 def test_logdir_that_is_a_file_is_rejected(tmp_path):

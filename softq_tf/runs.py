@@ -1,0 +1,193 @@
+"""A training request without TensorFlow: its configs from ``key=value`` overrides
+(:func:`build_configs`), its env (:func:`make_env`), the :class:`Run` it describes and its record in
+a run folder's ``config.json`` (:func:`load_run`).
+
+The command-line entry points check their input with these before they import TensorFlow, so bad
+input fails within a second; :mod:`softq_tf.experiment` trains what they describe.
+"""
+import dataclasses
+import json
+import os
+
+import gymnasium as gym
+
+from softq_tf import envs
+from softq_tf.configs import DDPGConfig, LoopConfig, SQLConfig
+from softq_tf.specs import EnvSpec
+
+# Each algorithm's config class (its learner: softq_tf.experiment.ALGOS).
+CONFIGS = {"sql": SQLConfig, "ddpg": DDPGConfig}
+
+
+def make_env(env_id, env_kwargs=None):
+    """``gym.make(env_id, **env_kwargs)``, flattening structured observations.
+
+    Raises:
+      ValueError: an unknown id, or constructor arguments the env rejects.
+    """
+    envs.register_envs()
+    env_kwargs = dict(env_kwargs or {})
+    try:
+        env = gym.make(env_id, **env_kwargs)
+    except gym.error.Error as e:
+        raise ValueError(f"env {env_id!r} is not registered ({e}); softq_tf envs are: "
+                         f"{', '.join(envs.ENV_IDS)}, or any installed Gymnasium id") from e
+    except TypeError as e:
+        raise ValueError(f"--env_kwargs={json.dumps(env_kwargs)} is invalid for {env_id}: "
+                         f"{e}") from None
+    if not (isinstance(env.observation_space, gym.spaces.Box)
+            and len(env.observation_space.shape) == 1):
+        env = gym.wrappers.FlattenObservation(env)
+    return env
+
+
+
+def _parse_value(key, text, default):
+    try:
+        if isinstance(default, bool):
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError
+            return text.lower() in ("true", "1")
+        if isinstance(default, str):
+            return text
+        if isinstance(default, tuple):
+            return tuple(int(x) for x in text.strip("()[] ").split(",") if x.strip())
+        if isinstance(default, int):
+            number = float(text)
+            if number != int(number):
+                raise ValueError
+            return int(number)
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--override {key}={text!r} is invalid: expected a value of type "
+                         f"{type(default).__name__} like {default!r}") from None
+
+
+
+def build_configs(algo, total_steps, overrides=()):
+    """Learner and loop configs from the algorithm's defaults and ``key=value`` overrides.
+
+    Raises:
+      ValueError: an unknown algorithm, a malformed or unknown override, or an invalid value.
+    """
+    if algo not in CONFIGS:
+        raise ValueError(f"--algo={algo!r} is invalid: allowed are {', '.join(CONFIGS)}")
+    defaults = {"learner": CONFIGS[algo](), "loop": LoopConfig(total_steps=total_steps)}
+    changes = {"learner": {}, "loop": {}}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        owner = next((k for k, cfg in defaults.items() if key in
+                      {f.name for f in dataclasses.fields(cfg)}), None)
+        if not sep or owner is None:
+            allowed = sorted(f.name for cfg in defaults.values() for f in dataclasses.fields(cfg))
+            raise ValueError(f"--override {item!r} is invalid: expected key=value with key one of "
+                             f"{', '.join(allowed)}")
+        changes[owner][key] = _parse_value(key, text.strip(), getattr(defaults[owner], key))
+    return (dataclasses.replace(defaults["learner"], **changes["learner"]),
+            dataclasses.replace(defaults["loop"], **changes["loop"]))
+
+
+
+@dataclasses.dataclass
+class Run:
+    """A validated training request (see :func:`prepare`)."""
+
+    env_id: str
+    algo: str
+    seed: int
+    logdir: str
+    learner_config: object  # the algorithm's config: SQLConfig or DDPGConfig
+    loop_config: LoopConfig
+    resume: bool
+    env_kwargs: dict = dataclasses.field(default_factory=dict)  # gym.make(env_id, **env_kwargs)
+    init_from: str = ""  # the finished run whose networks this one starts from ("": none)
+
+    def to_json(self):
+        return dict(env=self.env_id, env_kwargs=self.env_kwargs, algo=self.algo, seed=self.seed,
+                    init_from=self.init_from, learner=dataclasses.asdict(self.learner_config),
+                    loop=dataclasses.asdict(self.loop_config))
+
+
+
+def load_run(config_path):
+    """The :class:`Run` saved in a run folder's ``config.json``, to resume it.
+
+    Raises:
+      ValueError: the file is not valid JSON or does not describe a run (the file is left as is).
+    """
+    try:
+        with open(config_path) as f:
+            saved = json.load(f)
+        config_class = CONFIGS[saved["algo"]]
+        run = Run(saved["env"], saved["algo"], saved["seed"], os.path.dirname(config_path),
+                  config_class(**saved["learner"]), LoopConfig(**saved["loop"]), True,
+                  saved.get("env_kwargs", {}), saved.get("init_from", ""))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"cannot resume: {config_path} is damaged ({type(e).__name__}: "
+                         f"{str(e).splitlines()[0] if str(e) else ''}); restore it or start a new "
+                         "run in another --logdir") from None
+    return run
+
+
+
+def is_finished(logdir):
+    """Whether the run in ``logdir`` exported its policy (its last act)."""
+    return os.path.exists(os.path.join(logdir, "policy", "saved_model.pb"))
+
+
+def check_settings(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default",
+                   overrides=(), resume=False, env_kwargs=None, init_from=""):
+    """Validates a training request's settings without side effects: all but what needs the env
+    built (:func:`check_request`) or the networks of ``init_from`` loaded
+    (:func:`softq_tf.experiment.prepare`).
+
+    ``env_kwargs`` are keyword arguments of the env's constructor
+    (``gym.make(env_id, **env_kwargs)``, e.g. a smaller maze), recorded in ``config.json``.
+    ``init_from`` names a finished run whose networks the run starts from
+    (:func:`softq_tf.experiment.load_pretrained`).
+
+    With ``resume``, the configuration saved in ``logdir``'s ``config.json`` is used (the run
+    continues to its original total) and the other arguments are ignored; a ``logdir`` without one
+    is an error.
+
+    Raises:
+      ValueError: with a one-line message naming the bad value and what is allowed.
+    """
+    if os.path.exists(logdir) and not os.path.isdir(logdir):
+        raise ValueError(f"--logdir={logdir!r} is a file: give a directory path")
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"--seed={seed!r} is invalid: must be a non-negative integer")
+    config_path = os.path.join(logdir, "config.json")
+    if resume:
+        if not os.path.exists(config_path):
+            raise ValueError(f"--resume: --logdir={logdir!r} holds no run to continue (no "
+                             "config.json); leave out --resume to start a new run there")
+        return load_run(config_path)
+    if not isinstance(env_id, str) or not env_id:
+        raise ValueError(f"--env={env_id!r} is invalid: give a Gymnasium env id")
+    if not resume and os.path.exists(os.path.join(logdir, "progress.csv")):
+        raise ValueError(f"--logdir={logdir!r} already holds a run: pass --resume to continue it "
+                         "or choose another directory")
+    if not isinstance(env_kwargs or {}, dict):
+        raise ValueError(f"--env_kwargs={env_kwargs!r} is invalid: give a JSON object of the "
+                         "env's constructor arguments, e.g. {\"island_length\": 2.0}")
+    learner_config, loop_config = build_configs(algo, total_steps, overrides)
+    return Run(env_id, algo, seed, logdir, learner_config, loop_config, resume,
+               dict(env_kwargs or {}), os.path.normpath(init_from) if init_from else "")
+
+
+def check_request(*args, **kwargs):
+    """Validates a training request without side effects and without TensorFlow: its settings
+    (:func:`check_settings`, which takes the same arguments) and, for a new run, its env, built
+    once to reject unknown ids, bad constructor arguments and unsupported spaces. What is left
+    is whether the networks of ``init_from`` load (:func:`softq_tf.experiment.check_init_from`).
+
+    Raises:
+      ValueError: with a one-line message naming the bad value and what is allowed.
+    """
+    run = check_settings(*args, **kwargs)
+    if not run.resume:
+        with make_env(run.env_id, run.env_kwargs) as env:
+            EnvSpec.from_env(env)
+    return run
