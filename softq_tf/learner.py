@@ -16,7 +16,7 @@ from softq_tf import networks, updates
 @typing.runtime_checkable
 class Learner(typing.Protocol):
     """The interface the training loop (:func:`softq_tf.loop.train`,
-    :class:`softq_tf.loop.TrainAndAct`), the checkpointer
+    :class:`softq_tf.graph_step.TrainAndAct`), the checkpointer
     (:class:`softq_tf.checkpoint.Checkpointer`), fine-tuning
     (:func:`softq_tf.experiment.load_pretrained`) and the exporter (:mod:`softq_tf.export`) rely
     on.
