@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import shlex
 
 import gymnasium as gym
 from absl import logging
@@ -299,3 +300,19 @@ def execute(run, stop=None):
     logging.info("finished %s on %s (seed %d): %d steps, %d episodes; exported to %s", run.algo,
                  run.env_id, run.seed, summary["steps"], summary["episodes"], run.logdir)
     return summary
+
+
+def outputs_line(run, finished):
+    """One line telling where ``run``'s files are and how to look at them: at its start
+    (``finished`` False) or once it has exported its policy."""
+    folder = shlex.quote(run.logdir)
+    files = "config.json, progress.csv, tensorboard/, checkpoints/"
+    watch = f"watch with: tensorboard --logdir {folder}"
+    if not finished:
+        return f"outputs in {run.logdir}: {files}; policy/ and q_function/ at the end; {watch}"
+    env_kwargs = (f" --env_kwargs={shlex.quote(json.dumps(run.env_kwargs))}"
+                  if run.env_kwargs else "")
+    return (f"outputs in {run.logdir}: {files}, policy/ and q_function/ (SavedModels); "
+            "evaluate the policy with: python -m softq_tf.evaluate "
+            f"--policy={shlex.quote(os.path.join(run.logdir, 'policy'))} "
+            f"--env={shlex.quote(run.env_id)}{env_kwargs}; {watch}")

@@ -1,4 +1,4 @@
-"""Train soft Q-learning (or the DDPG baseline) on any Gymnasium env with a bounded Box action
+r"""Train soft Q-learning (or the DDPG baseline) on any Gymnasium env with a bounded Box action
 space.
 
     python -m softq_tf.train --env=softq_tf/MultiGoal-v0 --total_steps=20000 --seed=0 \
@@ -32,11 +32,13 @@ from absl import app, flags, logging  # noqa: E402
 from softq_tf import checkpoint, cli, experiment, files, loop  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id.")
+flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id with a bounded Box action "
+                    "space: a softq_tf/... task (README) or e.g. Pendulum-v1.")
 flags.DEFINE_string("algo", "sql", "Algorithm: sql (soft Q-learning) or ddpg (the baseline).")
 flags.DEFINE_integer("total_steps", 100_000, "Environment steps to train for.")
-flags.DEFINE_integer("seed", 0, "Random seed.")
-flags.DEFINE_string("logdir", "runs/default", "Run folder.")
+flags.DEFINE_integer("seed", 0, "Random seed (>= 0): networks, minibatches, noise, env resets.")
+flags.DEFINE_string("logdir", "runs/default", "Run folder for config.json, progress.csv, "
+                    "tensorboard/, checkpoints/ and the exported policy/ and q_function/.")
 flags.DEFINE_multi_string("override", [], "key=value for any field of the algorithm's config "
                           "(SQLConfig or DDPGConfig) or of LoopConfig.")
 flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir.")
@@ -122,6 +124,7 @@ def main(argv):
                                  parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
     except ValueError as e:
         cli.fail(2, e)
+    print(experiment.outputs_line(run, finished=False), flush=True)
     stop = SignalStop()
     try:
         with stop:
@@ -136,6 +139,7 @@ def main(argv):
     except Exception as e:  # noqa: BLE001 - report any training failure as exit 1 with its cause
         logging.exception("training failed")
         cli.fail(1, f"training failed: {type(e).__name__}: {e}")
+    print(experiment.outputs_line(run, finished=True))
 
 
 def run():
