@@ -23,5 +23,6 @@ setup(
     extras_require={
         "test": ["pytest>=7"],
         "ray": ["ray[tune]>=2.9"],
+        "video": ["moviepy>=1.0"],  # python -m softq_tf.evaluate --video
     },
 )

@@ -20,7 +20,6 @@ run of the same algorithm and spaces, a --logdir another live process is trainin
 pid), 1 failure during training, 3 stopped by SIGTERM or SIGINT (checkpointed; resume with
 --resume).
 """
-import json
 import os
 import signal
 
@@ -63,18 +62,6 @@ def set_threads(threads):
         logging.info("TensorFlow threads: intra-op %d, inter-op %d",
                      tf.config.threading.get_intra_op_parallelism_threads(),
                      tf.config.threading.get_inter_op_parallelism_threads())
-
-
-def parse_env_kwargs(text):
-    """The ``--env_kwargs`` JSON object as a dict; ValueError naming the text otherwise."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict):
-        raise ValueError(f"--env_kwargs={text!r} is invalid: give a JSON object, e.g. "
-                         "'{\"island_length\": 2.0}'")
-    return value
 
 
 class SignalStop:
@@ -121,7 +108,7 @@ def main(argv):
         set_threads(FLAGS.threads)
         run = experiment.prepare(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
                                  FLAGS.logdir, FLAGS.override, FLAGS.resume,
-                                 parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
+                                 cli.parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
     except ValueError as e:
         cli.fail(2, e)
     print(experiment.outputs_line(run, finished=False), flush=True)
