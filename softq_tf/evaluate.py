@@ -25,7 +25,6 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from softq_tf import cli, experiment, export, loop, video  # noqa: E402
@@ -68,7 +67,7 @@ def episodes(env, policy, count, seed):
 
 
 def main(argv):
-    tf.get_logger().setLevel("ERROR")
+    cli.quiet_tensorflow_logs()
     if len(argv) > 1:
         cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
     try:

@@ -101,7 +101,7 @@ class SignalStop:
 
 
 def main(argv):
-    tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
+    cli.quiet_tensorflow_logs()  # SavedModel's INFO chatter would bury the progress lines
     if len(argv) > 1:
         cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
     try:
