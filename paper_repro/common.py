@@ -1,36 +1,35 @@
-"""Shared pieces of the figure scripts: flags, run-or-reuse of per-seed runs, result files.
+"""Shared pieces of the figure scripts that train: flags, run-or-reuse of per-seed runs, their logs.
 
 Every figure script takes ``--profile=smoke|quick|paper --out_dir=DIR [--seeds=0,1,2]
 [--engine=local|ray] [--plot_only]`` and writes ``DIR/figN.png``, ``DIR/figN.pdf``, ``DIR/figN.json``
 and per-run folders ``DIR/runs/<algo>[-<variant>]/<env>/seed<k>/`` in the training CLI's
 format, trained by :mod:`softq_tf.sweep` (a summary of the last sweep in ``DIR/sweep_summary.csv``).
 A finished run (one with an exported ``policy/``) is reused; an interrupted one resumes from its
-checkpoint.
+checkpoint. The output folder and the figure's files are :mod:`paper_repro.figure_files`'s.
 """
 import os
 
 import numpy as np
 from absl import flags
 
-from paper_repro import profiles
+from paper_repro import figure_files, profiles
 from softq_tf import cli, sweep
 from softq_tf.files import write_json_atomic
 from softq_tf.progress import read_progress
 
-flags.DEFINE_string("profile", "quick", "smoke (seconds), quick (laptop, default) or paper.")
-flags.DEFINE_string("out_dir", None, "Output folder (default: out/<figure>).")
-flags.DEFINE_list("seeds", None, "Comma-separated seeds (default: the profile's).")
-flags.DEFINE_string("engine", "local", "Where runs train: local (one process per run on this "
-                    "machine) or ray (Ray Tune trials; needs the ray extra).")
+flags.DEFINE_string("profile", "quick", "Run lengths and settings: smoke (seconds, checks the "
+                    "pipeline), quick (minutes to hours on a laptop CPU) or paper (the paper's "
+                    "Appendix D.1 budget); each preset is in paper_repro/profiles.py.")
+flags.DEFINE_list("seeds", None, "Comma-separated non-negative seeds, e.g. 0,1,2 (default: the "
+                  "profile's).")
+flags.DEFINE_string("engine", "local", "Where runs train: local (softq_tf.sweep: one process per "
+                    "run, one run per core) or ray (Ray Tune trials on this machine or the cluster "
+                    "at --ray_address; needs the ray extra).")
 flags.DEFINE_string("ray_address", "", "With --engine=ray: the Ray cluster's address (host:port, "
                     "ray://host:port or auto); empty = a Ray instance on this machine.")
 flags.DEFINE_bool("plot_only", False, "Never train: draw from finished runs in --out_dir.")
+flags.adopt_module_key_flags(figure_files)  # --out_dir, so a script's --help lists it
 FLAGS = flags.FLAGS
-
-
-def out_dir(figure):
-    """The output folder from --out_dir, defaulting to ``out/<figure>``."""
-    return FLAGS.out_dir or os.path.join("out", figure)
 
 
 def seeds(preset):
@@ -127,7 +126,7 @@ def runs_or_exit(presets, folder, task_names=None, grid_of=None):
 def _runs(presets, folder, task_names, grid_of):
     """:func:`runs_or_exit` without the exit: its errors propagate."""
     preset = profiles.get(presets, FLAGS.profile)
-    root = out_dir(folder)
+    root = figure_files.out_dir(folder)
     if grid_of is None:
         tasks = {name: task for name, task in preset["tasks"].items()
                  if task_names is None or name in task_names}
@@ -157,16 +156,3 @@ def progress(trial):
 def fail(message, code=2):
     """Prints a one-line error and exits with ``code`` (2: bad input, 1: a run failed)."""
     cli.fail(code, message)
-
-
-def save_figure(fig, root, figure):
-    """Writes ``root/<figure>.png`` and ``.pdf``."""
-    os.makedirs(root, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(root, f"{figure}.{ext}"), dpi=120, bbox_inches="tight")
-
-
-def save_results(results, root, figure):
-    """Writes the numbers behind the figure to ``root/<figure>.json`` (atomically)."""
-    os.makedirs(root, exist_ok=True)
-    write_json_atomic(os.path.join(root, f"{figure}.json"), results)

@@ -22,11 +22,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from absl import app  # noqa: E402
+from absl import app, flags  # noqa: E402
 
-from paper_repro import common, profiles  # noqa: E402
+from paper_repro import common, figure_files, profiles  # noqa: E402
 from softq_tf import envs, evaluation  # noqa: E402
 from softq_tf.envs.multigoal import GOALS, goal_distance_cost  # noqa: E402
+
+flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 
 ENV_ID = profiles.MULTIGOAL
 Q_STATES = ((-2.5, 0.0), (0.0, 0.0), (2.5, 2.5))
@@ -120,7 +122,7 @@ def main(argv):
                 drawn["ddpg_trajectories"] = trajectories
     fig = draw(drawn["trajectories"], drawn["action_ticks"], drawn["q_panels"],
                drawn["ddpg_trajectories"])
-    common.save_figure(fig, root, "fig1")
+    figure_files.save_figure(fig, root, "fig1")
     results = dict(figure=1, profile=common.FLAGS.profile, env=ENV_ID,
                    goals=GOALS.tolist(), episodes_per_seed=preset["eval_episodes"],
                    min_goal_fraction=MIN_GOAL_FRACTION, seeds=per_seed["sql"],
@@ -131,11 +133,11 @@ def main(argv):
                        [s["all_goals_reached"] for s in per_seed["ddpg"]])),
                    drawn_seed_run=run_dirs["sql"][0], ddpg_drawn_seed_run=run_dirs["ddpg"][0],
                    **drawn)
-    common.save_results(results, root, "fig1")
+    figure_files.save_results(results, root, "fig1")
     for s in per_seed["sql"] + per_seed["ddpg"]:
         print(f"{s['run']}: goal fractions {np.round(s['goal_fractions'], 2).tolist()}, "
               f"no goal {s['no_goal_fraction']:.2f}")
-    print(f"wrote {os.path.join(root, 'fig1.png')} and fig1.json")
+    print(figure_files.outputs_line(root, "fig1"))
 
 
 if __name__ == "__main__":

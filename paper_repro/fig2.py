@@ -10,36 +10,31 @@ offscreen OpenGL: ``MUJOCO_GL`` defaults to ``egl`` (Debian/Ubuntu packages libe
 libegl-mesa0 libgl1-mesa-dri); ``MUJOCO_GL=osmesa`` works with libosmesa6. Without one the script
 exits with code 2 and a one-line message naming the packages.
 
-The renders run in a child process that imports only MuJoCo and NumPy. Importing ``softq_tf`` loads
-TensorFlow, whose library exports its own copy of LLVM; Mesa's software rasterizer (llvmpipe) then
-binds to those symbols and crashes in the first ``mujoco.Renderer.render``. This process only builds
-the environments and hands their compiled models (.mjb) and states to the child. The helpers here
-are shared by fig4.
+The renders run in this process, whose imports hold no TensorFlow (checked by
+tests/test_fig2_fig4.py): TensorFlow's library exports its own copy of LLVM, and Mesa's software
+rasterizer (llvmpipe, behind ``egl`` and ``osmesa`` on a machine without a GPU) binds to those
+symbols and crashes in the first ``mujoco.Renderer.render`` of a process that has imported
+TensorFlow. The helpers here are shared by fig4.
 """
-import json
+import logging
 import os
-import subprocess
-import sys
-import tempfile
 
-# The backend is for the render child; this process never renders, so it turns MuJoCo's GL off
-# (before anything imports mujoco) and cannot fail on a missing GL library.
-GL_BACKEND = os.environ.get("MUJOCO_GL", "egl")
-os.environ["MUJOCO_GL"] = "disable"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Before anything imports mujoco, which reads it once.
+os.environ.setdefault("MUJOCO_GL", "egl")
 
 import gymnasium as gym  # noqa: E402
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import mujoco  # noqa: E402
-import numpy as np  # noqa: E402
-from absl import app  # noqa: E402
+from absl import app, flags  # noqa: E402
 
-from paper_repro import common  # noqa: E402
-from softq_tf import envs  # noqa: E402
+from paper_repro import figure_files  # noqa: E402
+from softq_tf import cli, envs  # noqa: E402
 
+flags.adopt_module_key_flags(figure_files)  # --out_dir: listed by --help
+
+GL_BACKEND = os.environ["MUJOCO_GL"]
 GL_PACKAGES = {
     "egl": "libegl1 libopengl0 libegl-mesa0 libgl1-mesa-dri",
     "osmesa": "libosmesa6",
@@ -52,70 +47,46 @@ PANELS = (
     ("Quadruped", "softq_tf/QuadrupedPretrain-v1",
      dict(lookat=(0.0, 0.0, 0.3), distance=3.5, azimuth=120.0, elevation=-25.0)),
 )
-NO_GL_EXIT = 3  # the child's exit code when no GL context starts
-
-# The child: reads the jobs (JSON file in argv[1]), renders each into its .npy file.
-RENDER_CHILD = f"""
-import json, sys
-import numpy as np
-try:
-    import mujoco
-    mujoco.Renderer(mujoco.MjModel.from_xml_string("<mujoco/>"), 8, 8).close()
-except Exception as error:  # ImportError, AttributeError, RuntimeError or mujoco.FatalError
-    print(type(error).__name__ + ": " + (str(error).splitlines() or [""])[0], file=sys.stderr)
-    sys.exit({NO_GL_EXIT})
-request = json.load(open(sys.argv[1]))
-for job in request["jobs"]:
-    model = mujoco.MjModel.from_binary_path(job["model"])
-    data = mujoco.MjData(model)
-    data.qpos[:], data.qvel[:] = job["qpos"], job["qvel"]
-    mujoco.mj_forward(model, data)
-    camera = mujoco.MjvCamera()
-    camera.lookat[:] = job["camera"]["lookat"]
-    for key in ("distance", "azimuth", "elevation"):
-        setattr(camera, key, job["camera"][key])
-    with mujoco.Renderer(model, *request["size"]) as renderer:
-        renderer.update_scene(data, camera=camera)
-        np.save(job["image"], renderer.render())
-"""
 
 
-def _save_job(folder, index, env_id, camera):
-    """Builds ``env_id``, resets it with seed 0 and saves its model; returns the child's job."""
-    env = gym.make(env_id).unwrapped
-    env.reset(seed=0)
-    job = dict(model=os.path.join(folder, f"{index}.mjb"),
-               image=os.path.join(folder, f"{index}.npy"),
-               qpos=env.data.qpos.tolist(), qvel=env.data.qvel.tolist(), camera=camera)
-    mujoco.mj_saveModel(env.model, job["model"])
-    env.close()
-    return job
+def mujoco_with_gl():
+    """The ``mujoco`` module once an offscreen GL context of ``MUJOCO_GL`` starts; otherwise exits
+    with code 2 and one line naming the packages to install."""
+    logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL's INFO line on its speedups
+    try:
+        # Imported here: with an unusable MUJOCO_GL, importing mujoco is what fails.
+        import mujoco
+        mujoco.Renderer(mujoco.MjModel.from_xml_string("<mujoco/>"), 8, 8).close()
+    except Exception as error:  # noqa: BLE001 - ImportError, RuntimeError, mujoco.FatalError...
+        install = GL_PACKAGES.get(GL_BACKEND, "nothing known: set MUJOCO_GL to egl or osmesa")
+        reason = f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"
+        cli.fail(2, f"no offscreen OpenGL with MUJOCO_GL={GL_BACKEND} ({reason}); "
+                 f"install: {install}")
+    return mujoco
 
 
 def render_panels(panels):
-    """Renders each (title, env id, camera) panel in a TensorFlow-free child process.
+    """Renders each (title, env id, camera) panel: the env reset with seed 0, seen by a free camera.
 
-    ``camera`` holds ``lookat`` (x, y, z), ``distance``, ``azimuth`` and ``elevation`` (degrees) of
-    a free camera. Exits with code 2 and the packages to install when no GL context starts.
+    ``camera`` holds ``lookat`` (x, y, z), ``distance``, ``azimuth`` and ``elevation`` (degrees).
+    Exits with code 2 and the packages to install when no GL context starts.
 
     Returns:
       one RGB image (uint8 [height, width, 3]) per panel.
     """
-    with tempfile.TemporaryDirectory() as folder:
-        jobs = [_save_job(folder, index, env_id, camera)
-                for index, (_, env_id, camera) in enumerate(panels)]
-        request = os.path.join(folder, "request.json")
-        with open(request, "w", encoding="utf-8") as f:
-            json.dump(dict(size=IMAGE_SIZE, jobs=jobs), f)
-        child = subprocess.run([sys.executable, "-c", RENDER_CHILD, request], capture_output=True,
-                               text=True, env=dict(os.environ, MUJOCO_GL=GL_BACKEND))
-        if child.returncode == NO_GL_EXIT:
-            install = GL_PACKAGES.get(GL_BACKEND, "nothing known: set MUJOCO_GL to egl or osmesa")
-            common.fail(f"no offscreen OpenGL with MUJOCO_GL={GL_BACKEND} "
-                        f"({child.stderr.strip()}); install: {install}")
-        if child.returncode != 0:
-            raise RuntimeError(f"the render process failed:\n{child.stderr[-2000:]}")
-        return [np.load(job["image"]) for job in jobs]
+    mujoco = mujoco_with_gl()
+    images = []
+    for _, env_id, view in panels:
+        with gym.make(env_id) as env:
+            env.reset(seed=0)
+            camera = mujoco.MjvCamera()
+            camera.lookat[:] = view["lookat"]
+            for key in ("distance", "azimuth", "elevation"):
+                setattr(camera, key, view[key])
+            with mujoco.Renderer(env.unwrapped.model, *IMAGE_SIZE) as renderer:
+                renderer.update_scene(env.unwrapped.data, camera=camera)
+                images.append(renderer.render())
+    return images
 
 
 def draw_panels(panels, ncols):
@@ -134,13 +105,14 @@ def draw_panels(panels, ncols):
 def write_figure(figure, panels, ncols):
     """Draws ``panels`` and writes ``<out_dir>/<figure>.png``, ``.pdf`` and ``.json``."""
     envs.register_envs()
-    root = common.out_dir(figure)
+    root = figure_files.out_dir(figure)
     fig = draw_panels(panels, ncols)
-    common.save_figure(fig, root, figure)
+    figure_files.save_figure(fig, root, figure)
     plt.close(fig)
     records = [dict(title=title, env_id=env_id, camera=camera) for title, env_id, camera in panels]
-    common.save_results(dict(mujoco_gl=GL_BACKEND, image_size=IMAGE_SIZE, panels=records),
-                        root, figure)
+    figure_files.save_results(dict(mujoco_gl=GL_BACKEND, image_size=IMAGE_SIZE, panels=records),
+                              root, figure)
+    print(figure_files.outputs_line(root, figure))
 
 
 def main(argv):

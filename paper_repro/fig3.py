@@ -24,10 +24,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from absl import app  # noqa: E402
+from absl import app, flags  # noqa: E402
 
-from paper_repro import common, profiles  # noqa: E402
+from paper_repro import common, figure_files, profiles  # noqa: E402
 from softq_tf import evaluation, experiment  # noqa: E402
+
+flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 
 ALGOS = ("sql", "ddpg")
 EVAL_EPISODES = 5  # episodes of each final policy in fig3.json
@@ -126,14 +128,14 @@ def main(argv):
     results = {name: task_results(name, {algo: grid[algo, name] for algo in ALGOS},
                                   task_env(task))
                for name, task in preset["tasks"].items()}
-    common.save_figure(draw(results), root, "fig3")
+    figure_files.save_figure(draw(results), root, "fig3")
     summary = {f"{algo}_{name}_fraction_crossed": task["algos"][algo]["fraction_of_seeds_crossed"]
                for name, task in results.items() for algo in ALGOS}
-    common.save_results(dict(figure=3, profile=common.FLAGS.profile, summary=summary,
-                             tasks=results), root, "fig3")
+    figure_files.save_results(dict(figure=3, profile=common.FLAGS.profile, summary=summary,
+                                   tasks=results), root, "fig3")
     for key, value in summary.items():
         print(f"{key}: {value:.2f}")
-    print(f"wrote {os.path.join(root, 'fig3.png')} and fig3.json")
+    print(figure_files.outputs_line(root, "fig3"))
 
 
 if __name__ == "__main__":

@@ -7,13 +7,15 @@ the target (red disc) of the goal-directed tasks; nothing is trained.
     python -m paper_repro.fig4 [--out_dir=out/fig4]
 
 Writes fig4.png, fig4.pdf and fig4.json (the panels' env ids and cameras). Rendering needs an
-offscreen OpenGL, as for fig2 (``MUJOCO_GL=egl`` by default; the renders run in a TensorFlow-free
-child process, see fig2); without one the script exits with code
-2 and a one-line message naming the packages to install.
+offscreen OpenGL, as for fig2 (``MUJOCO_GL=egl`` by default; the process must not import
+TensorFlow, see fig2); without one the script exits with code 2 and a one-line message naming the
+packages to install.
 """
-from absl import app
+from absl import app, flags
 
 from paper_repro import fig2
+
+flags.adopt_module_key_flags(fig2)  # --out_dir: listed by --help
 
 # Cameras frame each arena's walls near the start; the hallways run on for 100 m each way.
 PANELS = (

@@ -47,8 +47,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from absl import app, flags
 
-from paper_repro import common, pretraining, profiles
+from paper_repro import common, figure_files, pretraining, profiles
 from softq_tf import sweep
+
+flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 
 flags.DEFINE_list("tasks", None, "Comma-separated target tasks (default: all of the profile's: "
                   "wide, narrow, umaze).")
@@ -213,10 +215,10 @@ def main(argv):
         methods = {method: method_results(grid[method, name]) for method in METHODS}
         tasks[name] = {"env": task["env"], "env_kwargs": task.get("env_kwargs", {}),
                        "title": TITLES.get(name, name), "methods": methods}
-    common.save_figure(draw(tasks), root, "fig5")
+    figure_files.save_figure(draw(tasks), root, "fig5")
     summary = {name: task_summary(task["methods"]) for name, task in tasks.items()}
     alpha = preset["finetune_alpha"]
-    common.save_results({
+    figure_files.save_results({
         "figure": 5, "profile": common.FLAGS.profile, "return_measure": RETURN_MEASURE,
         "finetune_steps": preset["finetune"]["total_steps"],
         "pretraining": {"env": preset["pretrain"]["env"], "alpha": alpha,
@@ -231,7 +233,7 @@ def main(argv):
         print(f"{name}: average training return {averages}; largest: "
               f"{summary[name]['largest_average_return']}; sql_finetuned_learns_fastest: "
               f"{summary[name]['sql_finetuned_learns_fastest']}")
-    print(f"wrote {os.path.join(root, 'fig5.png')} and fig5.json")
+    print(figure_files.outputs_line(root, "fig5"))
 
 
 if __name__ == "__main__":

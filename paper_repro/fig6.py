@@ -19,10 +19,12 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from absl import app  # noqa: E402
+from absl import app, flags  # noqa: E402
 
-from paper_repro import common, profiles  # noqa: E402
+from paper_repro import common, figure_files, profiles  # noqa: E402
 from paper_repro.fig3 import ALGOS, COLORS, task_env  # noqa: E402
+
+flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 
 TASK = "swimmer"
 
@@ -61,19 +63,19 @@ def main(argv):
     task = preset["tasks"][TASK]
     finish_line = float(task_env(task).unwrapped.finish_line)
     curves = {algo: [seed_curves(trial) for trial in grid[algo, TASK]] for algo in ALGOS}
-    common.save_figure(draw(curves, finish_line), root, "fig6")
+    figure_files.save_figure(draw(curves, finish_line), root, "fig6")
     per_seed = {algo: [dict(seed=run["seed"], farthest_forward=run["max_x"][-1],
                             farthest_backward=-run["min_x"][-1],
                             crossed=run["max_x"][-1] >= finish_line) for run in runs]
                 for algo, runs in curves.items()}
-    common.save_results(dict(figure=6, profile=common.FLAGS.profile, env=task["env"],
+    figure_files.save_results(dict(figure=6, profile=common.FLAGS.profile, env=task["env"],
                              finish_line=finish_line, per_seed=per_seed, curves=curves),
                         root, "fig6")
     for algo, runs in per_seed.items():
         for run in runs:
             print(f"{algo} seed {run['seed']}: forward {run['farthest_forward']:.2f} m, "
                   f"backward {run['farthest_backward']:.2f} m, crossed {run['crossed']}")
-    print(f"wrote {os.path.join(root, 'fig6.png')} and fig6.json")
+    print(figure_files.outputs_line(root, "fig6"))
 
 
 if __name__ == "__main__":

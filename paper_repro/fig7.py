@@ -37,11 +37,13 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from absl import app
+from absl import app, flags
 
-from paper_repro import common, pretraining, profiles
+from paper_repro import common, figure_files, pretraining, profiles
 from paper_repro.fig3 import COLORS
 from softq_tf import evaluation, experiment, load_policy
+
+flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 
 EVAL_SEED = 1000  # episode i resets with EVAL_SEED + i; the noise generator is seeded with it
 SECTORS = 8  # compass sectors of 45 degrees
@@ -155,21 +157,21 @@ def main(argv):
             traces[column_key(alpha), trial.seed], run = run_results(
                 trial, alpha, env, preset["eval_episodes"])
             runs.append(run)
-    common.save_figure(draw(columns, seeds, traces), root, "fig7")
+    figure_files.save_figure(draw(columns, seeds, traces), root, "fig7")
     summary = {column_key(alpha): column_summary([r for r in runs
                                                   if r["column"] == column_key(alpha)])
                for alpha in columns}
-    common.save_results({"figure": 7, "profile": common.FLAGS.profile,
-                         "env": preset["pretrain"]["env"],
-                         "episodes_per_run": preset["eval_episodes"], "eval_seed": EVAL_SEED,
-                         "sectors": SECTORS, "min_distance": MIN_DISTANCE, "summary": summary,
-                         "runs": runs}, root, "fig7")
+    figure_files.save_results({"figure": 7, "profile": common.FLAGS.profile,
+                               "env": preset["pretrain"]["env"],
+                               "episodes_per_run": preset["eval_episodes"], "eval_seed": EVAL_SEED,
+                               "sectors": SECTORS, "min_distance": MIN_DISTANCE, "summary": summary,
+                               "runs": runs}, root, "fig7")
     for alpha in columns:
         line = summary[column_key(alpha)]
         print(f"{column_title(alpha)}: {line['sectors_covered']} of {SECTORS} sectors over all "
               f"seeds, {line['mean_sectors_per_seed']:.1f} per seed, mean distance "
               f"{line['mean_distance']:.2f} m")
-    print(f"wrote {os.path.join(root, 'fig7.png')} and fig7.json")
+    print(figure_files.outputs_line(root, "fig7"))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """What every command-line entry point shares: one-line errors with an exit code, absl flag
-parsing that treats a bad flag as bad input, and progress lines kept free of libraries' INFO logs.
+parsing that treats a bad flag as bad input, the ``--env_kwargs`` JSON, and progress lines kept
+free of libraries' INFO logs.
 
 Exit codes across the project's CLIs: 0 success, 1 a failure while running (training, a trial),
 2 bad input (nothing was started or changed), 3 stopped by SIGTERM or SIGINT after writing a
 checkpoint (``softq_tf.train``; it resumes with ``--resume``).
 """
 import importlib.util
+import json
 import logging
 import os
 import sys
@@ -27,6 +29,18 @@ def parse_flags(argv):
         return flags.FLAGS(argv)
     except flags.Error as e:
         fail(2, e)
+
+
+def parse_env_kwargs(text):
+    """The ``--env_kwargs`` JSON object as a dict; ValueError naming the text otherwise."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValueError(f"--env_kwargs={text!r} is invalid: give a JSON object, e.g. "
+                         "'{\"island_length\": 2.0}'")
+    return value
 
 
 class _DropInfoOf(logging.Filter):

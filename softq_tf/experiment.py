@@ -13,12 +13,14 @@ TensorFlow.
 """
 import contextlib
 import os
+import shlex
 
 from absl import logging
 
+import keras
 import tensorflow as tf
 
-from softq_tf import ddpg, export, loop, sql, xla_cpu
+from softq_tf import cli, ddpg, export, loop, sql, xla_cpu
 from softq_tf.checkpoint import checkpoint_steps
 from softq_tf.files import hold_run_folder, write_json_atomic
 # The request's TensorFlow-free side (softq_tf.runs), also known here by its old names.
@@ -107,6 +109,23 @@ def load_pretrained(learner, run_dir):
         network.set_weights(pretrained.get_weights())
 
 
+def set_up_process(seed, threads=0):
+    """What an entry point does once, before it trains in this process: sizes TensorFlow's intra-
+    and inter-op thread pools to ``threads`` (before any op runs; 0 keeps one per core), keeps
+    TensorFlow's INFO lines out of the progress lines, and seeds Python's, numpy's and TensorFlow's
+    global generators with ``seed``. The learners seed only their own generators and weights; what
+    else draws at random (the exported policy's sampling ops) follows the global seed."""
+    tf.get_logger().setLevel("ERROR")  # SavedModel's INFO chatter
+    cli.drop_info_of("tensorflow", "keras")  # and what TensorFlow logs through absl
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        logging.info("TensorFlow threads: intra-op %d, inter-op %d",
+                     tf.config.threading.get_intra_op_parallelism_threads(),
+                     tf.config.threading.get_inter_op_parallelism_threads())
+    keras.utils.set_random_seed(seed)
+
+
 def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default", overrides=(),
             resume=False, env_kwargs=None, init_from=""):
     """Validates a training request without side effects: its settings
@@ -184,3 +203,19 @@ def execute(run, stop=None, callbacks=()):
     logging.info("finished %s on %s (seed %d): %d steps, %d episodes; exported to %s", run.algo,
                  run.env_id, run.seed, summary["steps"], summary["episodes"], run.logdir)
     return summary
+
+
+def outputs_line(run, finished):
+    """One line telling where ``run``'s files are and how to look at them: at its start
+    (``finished`` False) or once it has exported its policy."""
+    folder = shlex.quote(run.logdir)
+    files = "config.json, progress.csv, tensorboard/, checkpoints/"
+    watch = f"watch with: tensorboard --logdir {folder}"
+    if not finished:
+        return f"outputs in {run.logdir}: {files}; policy/ and q_function/ at the end; {watch}"
+    env_kwargs = (f" --env_kwargs={shlex.quote(json.dumps(run.env_kwargs))}"
+                  if run.env_kwargs else "")
+    return (f"outputs in {run.logdir}: {files}, policy/ and q_function/ (SavedModels); "
+            "evaluate the policy with: python -m softq_tf.evaluate "
+            f"--policy={shlex.quote(os.path.join(run.logdir, 'policy'))} "
+            f"--env={shlex.quote(run.env_id)}{env_kwargs}; {watch}")

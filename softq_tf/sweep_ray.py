@@ -18,7 +18,8 @@ dashboard off; set ``RAY_USAGE_STATS_ENABLED=0`` to keep Ray from recording usag
 session folder (the sweep sets it unless it is set).
 
 Ray is an optional extra (``pip install -e ".[ray]"``, tested with :data:`TESTED_RAY_VERSION`);
-this module imports it only inside its functions, and ``import softq_tf`` never imports it.
+this module imports it (and TensorFlow) only inside its functions, and ``import softq_tf`` never
+imports it.
 """
 import dataclasses
 import hashlib
@@ -30,7 +31,6 @@ import tempfile
 
 from absl import logging
 
-from softq_tf import experiment
 from softq_tf.sweep import Trial, TrialResult, check_trials, is_finished, progress_of
 
 TESTED_RAY_VERSION = "2.60.0"
@@ -102,17 +102,6 @@ def _trial_from_config(config):
     fields["overrides"] = tuple(fields["overrides"])
     fields["env_kwargs"] = tuple(tuple(pair) for pair in fields["env_kwargs"])
     return Trial(**fields)
-
-
-def _size_thread_pools(threads):
-    """Sizes TensorFlow's thread pools to the trial's CPUs, before TensorFlow starts in this
-    worker (Ray sets no thread count for TensorFlow)."""
-    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-        os.environ[name] = str(threads)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def _checkpoint_files(checkpoint_dir, step):
@@ -192,7 +181,12 @@ def run_trial(config, callbacks=()):
     """
     from ray import tune
     trial = _trial_from_config(config)
-    _size_thread_pools(config["threads"])
+    # Ray sizes no thread pool for TensorFlow: the trial's CPUs, before TensorFlow starts here.
+    for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ[name] = str(config["threads"])
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from softq_tf import experiment  # TensorFlow starts here
+    experiment.set_up_process(trial.seed, config["threads"])  # as python -m softq_tf.train does
     os.makedirs(trial.logdir, exist_ok=True)
     log = logging.logging.FileHandler(os.path.join(trial.logdir, "train.log"))
     log.setFormatter(logging.PythonFormatter())

@@ -1,4 +1,4 @@
-"""Train soft Q-learning (or the DDPG baseline) on any Gymnasium env with a bounded Box action
+r"""Train soft Q-learning (or the DDPG baseline) on any Gymnasium env with a bounded Box action
 space.
 
     python -m softq_tf.train --env=softq_tf/MultiGoal-v0 --total_steps=20000 --seed=0 \
@@ -24,7 +24,6 @@ run of the same algorithm and spaces, a --logdir another live process is trainin
 pid), 1 failure during training, 3 stopped by SIGTERM or SIGINT (checkpointed; resume with
 --resume).
 """
-import json
 import os
 import signal
 
@@ -33,11 +32,13 @@ from absl import app, flags, logging
 from softq_tf import cli, files, runs
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id.")
+flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id with a bounded Box action "
+                    "space: a softq_tf/... task (README) or e.g. Pendulum-v1.")
 flags.DEFINE_string("algo", "sql", "Algorithm: sql (soft Q-learning) or ddpg (the baseline).")
 flags.DEFINE_integer("total_steps", 100_000, "Environment steps to train for.")
-flags.DEFINE_integer("seed", 0, "Random seed.")
-flags.DEFINE_string("logdir", "runs/default", "Run folder.")
+flags.DEFINE_integer("seed", 0, "Random seed (>= 0): networks, minibatches, noise, env resets.")
+flags.DEFINE_string("logdir", "runs/default", "Run folder for config.json, progress.csv, "
+                    "tensorboard/, checkpoints/ and the exported policy/ and q_function/.")
 flags.DEFINE_multi_string("override", [], "key=value for any field of the algorithm's config "
                           "(SQLConfig or DDPGConfig) or of LoopConfig.")
 flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir.")
@@ -55,31 +56,6 @@ def check_threads(threads):
     """Raises ValueError for a negative ``--threads`` count."""
     if threads < 0:
         raise ValueError(f"--threads={threads} is invalid: must be >= 0 (0 = one per core)")
-
-
-def set_threads(threads):
-    """Sizes TensorFlow's intra- and inter-op thread pools (before any op runs); 0 keeps the
-    default."""
-    import tensorflow as tf  # imported by train_run already
-
-    if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-        logging.info("TensorFlow threads: intra-op %d, inter-op %d",
-                     tf.config.threading.get_intra_op_parallelism_threads(),
-                     tf.config.threading.get_inter_op_parallelism_threads())
-
-
-def parse_env_kwargs(text):
-    """The ``--env_kwargs`` JSON object as a dict; ValueError naming the text otherwise."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        value = None
-    if not isinstance(value, dict):
-        raise ValueError(f"--env_kwargs={text!r} is invalid: give a JSON object, e.g. "
-                         "'{\"island_length\": 2.0}'")
-    return value
 
 
 class SignalStop:
@@ -127,7 +103,7 @@ def main(argv):
         check_threads(FLAGS.threads)
         run = runs.check_request(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
                                  FLAGS.logdir, FLAGS.override, FLAGS.resume,
-                                 parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
+                                 cli.parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
     except ValueError as e:
         cli.fail(2, e)  # before TensorFlow is imported: bad input fails within a second
     train_run(run)
@@ -138,21 +114,14 @@ def train_run(run):
     and trains ``run`` (a validated :class:`softq_tf.runs.Run`), ending the process on an error
     with its exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
-    import keras
-    import tensorflow as tf
-
     from softq_tf import checkpoint, experiment, loop
 
-    tf.get_logger().setLevel("ERROR")  # keep SavedModel's INFO chatter out of the progress lines
-    cli.drop_info_of("tensorflow", "keras")  # and what TensorFlow logs through absl
-    set_threads(FLAGS.threads)
-    # The learners seed only their own generators and weights; what else draws at random (the
-    # exported policy's sampling ops) follows the global seed.
-    keras.utils.set_random_seed(run.seed)
+    experiment.set_up_process(run.seed, FLAGS.threads)
     try:
         experiment.check_init_from(run)
     except ValueError as e:
         cli.fail(2, e)
+    print(experiment.outputs_line(run, finished=False), flush=True)
     stop = SignalStop()
     try:
         with stop:
@@ -167,6 +136,7 @@ def train_run(run):
     except Exception as e:  # noqa: BLE001 - report any training failure as exit 1 with its cause
         logging.exception("training failed")
         cli.fail(1, f"training failed: {type(e).__name__}: {e}")
+    print(experiment.outputs_line(run, finished=True))
 
 
 def run():

@@ -1,5 +1,5 @@
-"""What the CLIs share: libraries' INFO lines through absl are dropped, warnings and our own
-lines are kept."""
+"""What the CLIs share: the --env_kwargs JSON; libraries' INFO lines through absl are dropped,
+warnings and our own lines are kept."""
 import importlib.util
 import logging
 import os
@@ -34,3 +34,10 @@ def test_drop_info_of_drops_only_the_packages_info(filtered):
     assert filtered.filter(record(ours, logging.INFO))
     # A sibling folder whose name starts like the package's is not inside it.
     assert filtered.filter(record(inside.replace("gymnasium", "gymnasium_robotics"), logging.INFO))
+
+
+def test_parse_env_kwargs_takes_a_json_object_only():
+    assert cli.parse_env_kwargs('{"island_length": 2.0}') == {"island_length": 2.0}
+    for text in ("island_length=2", "[1, 2]", "{"):
+        with pytest.raises(ValueError, match="--env_kwargs=.* give a JSON object"):
+            cli.parse_env_kwargs(text)

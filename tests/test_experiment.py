@@ -189,3 +189,15 @@ def test_execute_in_a_held_run_folder_raises_and_writes_nothing(tmp_path):
         with pytest.raises(RunFolderBusyError, match=f"in use by process {os.getpid()}"):
             experiment.execute(run)
     assert os.listdir(run.logdir) == [LOCK_FILE]
+
+
+def test_outputs_line_names_the_run_folder_files_and_how_to_look_at_them():
+    run = experiment.Run("softq_tf/QuadrupedMaze-v1", "sql", 0, "runs/my maze", None, None, False,
+                         {"island_length": 2.0})
+    started = experiment.outputs_line(run, finished=False)
+    assert started.startswith("outputs in runs/my maze: config.json, progress.csv, tensorboard/")
+    assert "policy/" in started and "evaluate" not in started
+    assert started.endswith("watch with: tensorboard --logdir 'runs/my maze'")
+    finished = experiment.outputs_line(run, finished=True)
+    assert ("python -m softq_tf.evaluate --policy='runs/my maze/policy' "
+            "--env=softq_tf/QuadrupedMaze-v1 --env_kwargs='{\"island_length\": 2.0}'") in finished

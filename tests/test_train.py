@@ -42,6 +42,10 @@ def test_cli_trains_multigoal_and_writes_every_file(tmp_path):
     assert [r.split(",")[0] for r in rows] == ["step", "100", "200", "300"]
     assert "steps/s" in result.stderr  # the progress line
     assert "Sharding callback duration" not in result.stderr  # TensorFlow's INFO at checkpoints
+    assert "signature_serialization" not in result.stderr  # SavedModel's INFO lines are dropped
+    started, finished = result.stdout.splitlines()  # where the outputs are, at start and end
+    assert started.startswith(f"outputs in {logdir}: config.json") and "tensorboard" in started
+    assert f"--policy={logdir / 'policy'} --env=softq_tf/MultiGoal-v0" in finished
     assert (logdir / "checkpoints" / "ckpt-300.index").exists()
     exported = json.loads((logdir / "policy" / "assets" / "softq_tf.json").read_text())
     assert exported["config"] == config and exported["observation"]["shape"] == [None, 2]
