@@ -14,7 +14,6 @@ from absl import flags
 
 from paper_repro import figure_files, profiles
 from softq_tf import cli, sweep
-from softq_tf.files import write_json_atomic
 from softq_tf.progress import read_progress
 
 flags.DEFINE_string("profile", "quick", "Run lengths and settings: smoke (seconds, checks the "

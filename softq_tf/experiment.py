@@ -12,6 +12,7 @@ The request itself (configs, env, ``config.json``) is :mod:`softq_tf.runs`, whic
 TensorFlow.
 """
 import contextlib
+import json
 import os
 import shlex
 
