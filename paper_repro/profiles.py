@@ -89,7 +89,9 @@ FIG3 = {
                    maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=300,
                              env_kwargs=dict(island_length=2.0)))),
     "quick": dict(QUICK_LOCOMOTION, seeds=(0, 1, 2, 3),
-        tasks=dict(swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=200_000),
+        tasks=dict(swimmer=dict(env="softq_tf/SwimmerFinish-v1", total_steps=200_000,
+                                overrides=("policy_lr=1e-4",  # D.1, SQL and DDPG alike
+                                           "target_update_period=5000")),  # swimmer: 5000 (D.1)
                    # The maze with a 2 m island instead of 8 m: same two passages and barrier,
                    # target 5 m from the start instead of 11 m, threshold 2.5 m (as with 8 m).
                    maze=dict(env="softq_tf/QuadrupedMaze-v1", total_steps=60_000,

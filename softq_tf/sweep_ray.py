@@ -97,6 +97,12 @@ def _absolute(trial):
         os.path.abspath(trial.init_from) if trial.init_from else ""))
 
 
+def _trial_name(tune_trial):
+    """Tune's name (and folder) for a trial: its run folder's last three parts, e.g.
+    ``sql_SwimmerFinish-v1_seed0``, so Tune's status table and folders say which run is which."""
+    return "_".join(tune_trial.config["trial"]["logdir"].split(os.sep)[-3:])
+
+
 def _trial_from_config(config):
     fields = dict(config["trial"])
     fields["overrides"] = tuple(fields["overrides"])
@@ -260,6 +266,8 @@ def run_sweep_ray(trials, storage_path, threads_per_trial=1, address=None, max_f
             resources, param_space=dict(
                 trial=tune.grid_search([dataclasses.asdict(t) for t in trials]),
                 threads=threads_per_trial),
+            tune_config=tune.TuneConfig(trial_name_creator=_trial_name,
+                                        trial_dirname_creator=_trial_name),
             run_config=tune.RunConfig(
                 name=name, storage_path=storage_path, verbose=1,
                 failure_config=tune.FailureConfig(max_failures=max_failures),

@@ -64,6 +64,11 @@ def test_tiny_grid_gives_the_local_engines_run_folders(tmp_path, local_ray):
         # Same seeds, same settings, one thread each: the same numbers, bit for bit.
         assert progress_rows(a.logdir) == progress_rows(b.logdir), a.logdir
         assert progress_steps(b.logdir) == list(range(50, STEPS + 1, 50))
+    # Tune's trials are named after the runs they train.
+    experiment_dir = tmp_path / "ray" / "tune" / sweep_ray.experiment_name(
+        [sweep_ray._absolute(t) for t in on_ray])
+    assert {f"{a}_ContinuousBandit-v0_seed{s}" for a in ("sql", "ddpg") for s in (0, 1)} <= set(
+        os.listdir(experiment_dir))
     # A rerun reuses every trial: nothing trains again.
     again = sweep_ray.run_sweep_ray(on_ray, str(tmp_path / "ray" / "tune"))
     assert [r.status for r in again] == ["reused"] * 4
