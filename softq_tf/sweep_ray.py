@@ -28,6 +28,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 
 from absl import logging
 
@@ -187,16 +188,21 @@ def run_trial(config, callbacks=()):
     """
     from ray import tune
     trial = _trial_from_config(config)
+    os.makedirs(trial.logdir, exist_ok=True)
+    # The trial's log lines go to train.log in its run folder, as the local engine's do.
+    log = logging.logging.FileHandler(os.path.join(trial.logdir, "train.log"))
+    log.setFormatter(logging.PythonFormatter())
+    logging.get_absl_logger().addHandler(log)
+    logging.set_verbosity(logging.INFO)  # absl's default outside app.run is WARNING
+    logging.info("--- softq_tf.sweep_ray %s: %s (Tune trial %s)",
+                 time.strftime("%Y-%m-%d %H:%M:%S"), trial.logdir,
+                 tune.get_context().get_trial_name())
     # Ray sizes no thread pool for TensorFlow: the trial's CPUs, before TensorFlow starts here.
     for name in ("OMP_NUM_THREADS", "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
         os.environ[name] = str(config["threads"])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from softq_tf import experiment  # TensorFlow starts here
     experiment.set_up_process(trial.seed, config["threads"])  # as python -m softq_tf.train does
-    os.makedirs(trial.logdir, exist_ok=True)
-    log = logging.logging.FileHandler(os.path.join(trial.logdir, "train.log"))
-    log.setFormatter(logging.PythonFormatter())
-    logging.get_absl_logger().addHandler(log)
     try:
         if not is_finished(trial.logdir):
             _restore_from_tune(tune.get_checkpoint(), trial.logdir)

@@ -64,6 +64,8 @@ def test_tiny_grid_gives_the_local_engines_run_folders(tmp_path, local_ray):
         # Same seeds, same settings, one thread each: the same numbers, bit for bit.
         assert progress_rows(a.logdir) == progress_rows(b.logdir), a.logdir
         assert progress_steps(b.logdir) == list(range(50, STEPS + 1, 50))
+        with open(os.path.join(b.logdir, "train.log")) as f:  # the thread count it was given
+            assert "TensorFlow threads: intra-op 1, inter-op 1" in f.read()
     # Tune's trials are named after the runs they train.
     experiment_dir = tmp_path / "ray" / "tune" / sweep_ray.experiment_name(
         [sweep_ray._absolute(t) for t in on_ray])
