@@ -12,7 +12,8 @@ an interrupted one (``config.json`` but no ``policy/``) resumes from its newest 
 failed one is reported with its error while the others go on. A trial stopped by SIGTERM or SIGINT
 (exit code 3: it wrote a checkpoint at the step it stopped at) counts as failed, with the reason
 ``stopped by SIGTERM at step N; ...``; the next sweep resumes it from that step. When the sweep
-itself stops (e.g. Ctrl-C), it sends SIGTERM to the trials still running, which stop the same way.
+itself stops (Ctrl-C, or SIGTERM e.g. from a scheduler), it sends SIGTERM to the trials still
+running, which stop the same way.
 ``<out_dir>/sweep_summary.csv`` gets one row per trial.
 
 Exit codes of the CLI: 0 every trial finished or was reused, 1 some trial failed (one line per
@@ -30,6 +31,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from absl import app, flags, logging
@@ -368,6 +370,19 @@ def _stop(processes):
             popen.wait()
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"{signal.Signals(signum).name} received")
+
+
+def _sigterm_as_interrupt():
+    """Makes SIGTERM stop the sweep as Ctrl-C does (its trials get SIGTERM and write checkpoints)
+    instead of killing it and orphaning them, e.g. when a scheduler preempts the job. Returns the
+    previous handler (None off the main thread, where no handler can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 def _result(trial, status, wall_sec=0.0, error=""):
     steps, final_return = progress_of(trial.logdir)
     return TrialResult(trial, status, steps, final_return, wall_sec, error)
@@ -469,6 +484,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
     running = {}
     start = time.monotonic()
     next_report = start + report_every_sec
+    previous_handler = _sigterm_as_interrupt()
     try:
         while pending or running:
             while pending and len(running) < parallel:
@@ -493,6 +509,8 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
                 time.sleep(_POLL_SEC)
     finally:
         _stop(running.values())
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     if steps_at_start:
         _report(trials, results, running, pending, steps_at_start, start)
     ordered = [results[i] for i in range(len(trials))]
@@ -643,6 +661,9 @@ def main(argv):
                                   FLAGS.threads_per_trial or None, FLAGS.ray_address, summary_path)
     except ValueError as e:
         cli.fail(2, e)
+    except KeyboardInterrupt:
+        cli.fail(3, "sweep stopped (Ctrl-C or SIGTERM); the running trials wrote checkpoints: rerun "
+                 "the same command to resume them")
     print_table(results)
     print(f"wrote {summary_path}")
     failed = [r for r in results if r.status == "failed"]

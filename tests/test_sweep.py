@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -209,6 +210,30 @@ def test_one_progress_line_for_the_whole_sweep(history):
 def test_bad_input_fails_before_tensorflow_is_imported(tmp_path, args, message):
     assert_bad_input_before_tensorflow("softq_tf.sweep", message, f"--out_dir={tmp_path}", *args)
     assert os.listdir(tmp_path) == []
+
+
+def test_sigterm_to_the_sweep_stops_its_trials_with_checkpoints(tmp_path):
+    out = tmp_path / "out"
+    sweep_process = subprocess.Popen(
+        [sys.executable, "-m", "softq_tf.sweep", "--algos=sql", f"--envs={BANDIT}", "--seeds=0",
+         "--total_steps=100000", f"--out_dir={out}",
+         *[f"--override={o}" for o in SMALL + SQL_SMALL]],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    logdir = out / "runs" / "sql" / "ContinuousBandit-v0" / "seed0"
+    deadline = time.monotonic() + 240
+    while not (logdir / "checkpoints" / "ckpt-150.index").exists():
+        assert time.monotonic() < deadline and sweep_process.poll() is None
+        time.sleep(0.5)
+    sweep_process.send_signal(signal.SIGTERM)
+    _, stderr = sweep_process.communicate(timeout=120)
+    assert sweep_process.returncode == 3, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1].startswith("error: sweep stopped")
+    # The trial stopped cleanly too (no orphan): its own stop line and a checkpoint at its last step.
+    log = (logdir / "train.log").read_text()
+    assert "error: stopped by SIGTERM at step" in log
+    stopped_at = int(re.search(r"stopped by SIGTERM at step (\d+)", log).group(1))
+    assert (logdir / "checkpoints" / f"ckpt-{stopped_at}.index").exists()
 
 
 def test_cli_unknown_engine(tmp_path):
