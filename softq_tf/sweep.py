@@ -432,8 +432,8 @@ def run_with_engine(engine, trials, out_dir, parallel=None, threads_per_trial=No
                     ray_address="", summary_path=None):
     """Runs ``trials`` with ``engine``: ``"local"`` (:func:`run_sweep`) or ``"ray"``
     (:func:`softq_tf.sweep_ray.run_sweep_ray`, Tune's experiment under ``<out_dir>/tune``, one CPU
-    per trial unless ``threads_per_trial``; ``parallel`` is then Ray's to decide). Writes the summary
-    table to ``summary_path`` either way.
+    per trial unless ``threads_per_trial``; ``parallel`` is then Ray's to decide). Writes the
+    summary table to ``summary_path`` either way.
 
     Raises:
       ValueError: bad input, e.g. an unknown engine or ``--engine=ray`` without Ray installed.
@@ -662,8 +662,8 @@ def main(argv):
     except ValueError as e:
         cli.fail(2, e)
     except KeyboardInterrupt:
-        cli.fail(3, "sweep stopped (Ctrl-C or SIGTERM); the running trials wrote checkpoints: rerun "
-                 "the same command to resume them")
+        cli.fail(3, "sweep stopped (Ctrl-C or SIGTERM); the running trials wrote checkpoints: "
+                 "rerun the same command to resume them")
     print_table(results)
     print(f"wrote {summary_path}")
     failed = [r for r in results if r.status == "failed"]

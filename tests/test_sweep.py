@@ -229,7 +229,7 @@ def test_sigterm_to_the_sweep_stops_its_trials_with_checkpoints(tmp_path):
     _, stderr = sweep_process.communicate(timeout=120)
     assert sweep_process.returncode == 3, stderr[-2000:]
     assert stderr.strip().splitlines()[-1].startswith("error: sweep stopped")
-    # The trial stopped cleanly too (no orphan): its own stop line and a checkpoint at its last step.
+    # The trial stopped cleanly too (no orphan): its stop line, a checkpoint at its last step.
     log = (logdir / "train.log").read_text()
     assert "error: stopped by SIGTERM at step" in log
     stopped_at = int(re.search(r"stopped by SIGTERM at step (\d+)", log).group(1))
