@@ -35,7 +35,7 @@ from absl import logging
 from softq_tf.sweep import Trial, TrialResult, check_trials, is_finished, progress_of
 
 TESTED_RAY_VERSION = "2.60.0"
-INSTALL_HINT = 'pip install -e ".[ray]" (or pip install "ray[tune]==2.60.0")'
+INSTALL_HINT = f'pip install -e ".[ray]" (or pip install "ray[tune]=={TESTED_RAY_VERSION}")'
 _CONNECT_TIMEOUT_SEC = 5.0
 
 
