@@ -225,7 +225,7 @@ def check_trials(trials):
     for trial in trials:
         _check_seed(trial.seed)
         learner_config, loop_config = runs.build_configs(trial.algo, trial.total_steps,
-                                                               trial.overrides)
+                                                         trial.overrides)
         _check_env(trial.env_id, json.dumps(dict(trial.env_kwargs), sort_keys=True))
         if os.path.exists(trial.logdir) and not os.path.isdir(trial.logdir):
             raise ValueError(f"{trial.logdir} is a file: a trial's folder must be a directory")
@@ -237,8 +237,7 @@ def check_trials(trials):
             continue
         wanted = _flat_settings(runs.Run(
             trial.env_id, trial.algo, trial.seed, trial.logdir, learner_config, loop_config,
-            False, dict(trial.env_kwargs), os.path.normpath(trial.init_from)
-            if trial.init_from else ""))
+            False, dict(trial.env_kwargs), trial.init_from))
         saved = _flat_settings(runs.load_run(config_path))
         differences = [f"{key} is {json.dumps(saved.get(key))} there, "
                        f"{json.dumps(wanted.get(key))} here"
