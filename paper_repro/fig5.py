@@ -1,7 +1,9 @@
 """Reproduces Figure 5: fine-tuning a pretrained maximum-entropy policy versus DDPG.
 
-Stage 1 pretrains on the empty arena (``softq_tf/QuadrupedPretrain-v1``, the speed of the centre of
-mass in any direction): SQL at the preset's ``finetune_alpha`` and DDPG
+Stage 1 pretrains on the empty arena (the preset's ``pretrain`` env: the paper's
+``softq_tf/QuadrupedPretrain-v1``, the speed of the centre of mass in any direction, in the paper
+profile; ``softq_tf/QuadrupedPretrainOutward-v1``, the distance gained from the start in any
+direction, in the smoke and quick ones): SQL at the preset's ``finetune_alpha`` and DDPG
 (:mod:`paper_repro.pretraining`; Figure 7 shows where these policies run). Stage 2 trains on each
 target task (a wide and a narrow hallway, the pretraining reward between two walls, and a U-maze
 rewarded near a target at its far end) with three methods, all in one sweep:

@@ -1,10 +1,13 @@
 """Reproduces Figure 7 (appendix): where the pretrained quadruped policies run, for each alpha.
 
-SQL is pretrained on the empty arena (``softq_tf/QuadrupedPretrain-v1``, whose reward is the speed
-of the centre of mass in any direction) at each entropy weight alpha of the preset (reward scale
-1/alpha): one column per alpha, one row per seed, and a DDPG column pretrained alike, for contrast.
-Each panel shows the centre-of-mass traces of ``eval_episodes`` episodes of the run's final policy,
-each relative to where its episode started, all panels on one scale. The paper's point: the
+SQL is pretrained on the empty arena (the preset's ``pretrain`` env: in the paper profile
+``softq_tf/QuadrupedPretrain-v1``, whose reward is the speed of the centre of mass in any direction
+as the paper's; in the smoke and quick ones ``softq_tf/QuadrupedPretrainOutward-v1``, which pays
+the distance gained from the start in any direction and nothing for shaking in place) at each
+entropy weight alpha of the preset (reward scale 1/alpha): one column per alpha, one row per
+seed, and a DDPG column pretrained alike, for contrast. Each panel shows the centre-of-mass
+traces of ``eval_episodes`` episodes of the run's final policy, each relative to where its episode
+started, all panels on one scale. The paper's point: the
 maximum-entropy policy runs off in many directions, which is what makes it a good start for the
 fine-tuning of Figure 5; with a small alpha (and DDPG) it commits to fewer.
 

@@ -14,7 +14,7 @@ failed one is reported with its error while the others go on. A trial stopped by
 ``stopped by SIGTERM at step N; ...``; the next sweep resumes it from that step. When the sweep
 itself stops (Ctrl-C, or SIGTERM e.g. from a scheduler), it sends SIGTERM to the trials still
 running, which stop the same way.
-``<out_dir>/sweep_summary.csv`` gets one row per trial.
+``<out_dir>/sweep_summary.csv`` gets one row per trial (rows of earlier sweeps' other runs stay).
 
 Exit codes of the CLI: 0 every trial finished or was reused, 1 some trial failed (one line per
 failed trial naming its folder and error), 2 bad input (one ``error:`` line; nothing started). The
@@ -412,13 +412,32 @@ def _report(trials, results, running, pending, steps_at_start, start):
                  len(pending), len(trials), done, total, 100.0 * done / max(total, 1), rate, eta)
 
 
+def _summary_rows_of_other_runs(path, logdirs):
+    """The rows of an existing summary at ``path`` whose run folder is not in ``logdirs``."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.reader(f)
+            if tuple(next(reader, ())) != SUMMARY_COLUMNS:
+                return []  # not a summary of this format: replaced, not merged
+            return [row for row in reader if row and row[-1] not in logdirs]
+    except FileNotFoundError:
+        return []
+
+
 def write_summary(results, path):
-    """Writes one CSV row per trial result to ``path`` (atomically: :func:`write_atomic`)."""
+    """Writes one CSV row per trial result to ``path`` (atomically: :func:`write_atomic`).
+
+    Rows an earlier sweep wrote to the same file for other run folders are kept (first, in their
+    order), so sweeps sharing an output folder, such as Figures 5 and 7, add up to one table; a run
+    folder in ``results`` gets its new row.
+    """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    kept = _summary_rows_of_other_runs(path, {r.trial.logdir for r in results})
 
     def write(f):
         writer = csv.writer(f)
         writer.writerow(SUMMARY_COLUMNS)
+        writer.writerows(kept)
         for r in results:
             writer.writerow([r.trial.algo, r.trial.env_id, r.trial.seed,
                              " ".join(r.trial.overrides), r.status, r.steps, r.final_return,

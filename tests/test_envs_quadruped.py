@@ -102,6 +102,56 @@ def test_pretraining_reward_is_the_same_speed_in_any_direction():
     np.testing.assert_allclose(rewards, 1.5, rtol=1e-6)
 
 
+@pytest.mark.parametrize("position, velocity, expected", [
+    ((2.0, 0.0), (1.5, 0.0), 1.5),    # straight out along +x
+    ((0.0, -2.0), (0.0, -1.5), 1.5),  # straight out along -y
+    ((-2.0, 2.0), (1.5, -1.5), -1.5 * np.sqrt(2)),  # straight back towards the origin
+    ((2.0, 0.0), (0.0, 1.5), 0.0),    # sideways: the distance barely changes
+])
+def test_outward_reward_is_the_growth_of_the_distance_from_the_origin(position, velocity,
+                                                                       expected):
+    env = gym.make("softq_tf/QuadrupedPretrainOutward-v1").unwrapped
+    place(env, position, z=0.9, velocity=velocity)  # airborne for the step, as above
+    _, reward, _, _, info = env.step(np.zeros(8, np.float32))
+    before = np.array([info["com_x"], info["com_y"]]) - env.dt * np.array(
+        [info["com_x_velocity"], info["com_y_velocity"]])
+    by_hand = (np.hypot(info["com_x"], info["com_y"]) - np.linalg.norm(before)) / env.dt
+    assert reward == pytest.approx(by_hand, rel=1e-9)
+    assert reward == pytest.approx(expected, abs=0.1)
+
+
+def test_outward_rewards_of_an_episode_add_up_to_the_distance_gained():
+    env = gym.make("softq_tf/QuadrupedPretrainOutward-v1")
+    _, info = env.reset(seed=5)
+    start = np.hypot(info["com_x"], info["com_y"])
+    rng, total = np.random.default_rng(5), 0.0
+    for _ in range(500):
+        _, reward, terminated, truncated, info = env.step(rng.uniform(-1, 1, 8).astype(np.float32))
+        total += reward
+        if terminated or truncated:
+            break
+    gained = np.hypot(info["com_x"], info["com_y"]) - start
+    assert total * env.unwrapped.dt == pytest.approx(gained, rel=1e-9, abs=1e-12)
+
+
+def test_shaking_in_place_earns_less_outward_than_speed():
+    """Bang-bang torques flipped every step: paid as speed, barely paid as distance gained.
+
+    Measured (seed 0, 500 steps, no flip): 116 as speed, 20.5 outward (the centre of mass ends about
+    1 m from the origin, and 1 m / 0.05 s = 20).
+    """
+    signs = np.array([1, -1] * 4, np.float32)
+    returns = {}
+    for env_id in ("softq_tf/QuadrupedPretrain-v1", "softq_tf/QuadrupedPretrainOutward-v1"):
+        env = gym.make(env_id)
+        env.reset(seed=0)
+        returns[env_id] = sum(env.step(signs * (-1) ** t)[1] for t in range(500))
+    outward, speed = (returns["softq_tf/QuadrupedPretrainOutward-v1"],
+                      returns["softq_tf/QuadrupedPretrain-v1"])
+    assert speed > 100
+    assert outward < 0.25 * speed
+
+
 @pytest.mark.parametrize("hallway", ["wide", "narrow"])
 def test_hallway_walls_bound_the_sideways_position(hallway):
     env = gym.make("softq_tf/QuadrupedHallwayWide-v1" if hallway == "wide"

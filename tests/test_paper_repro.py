@@ -117,13 +117,13 @@ def test_fig7_smoke_traces_each_alpha_and_ddpg(fig7_smoke):
         assert summary["mean_distance"] == pytest.approx(
             np.mean([e["distance"] for r in runs for e in r["episodes"]]))
     assert "SQL alpha=0.1:" in result.stdout and "DDPG:" in result.stdout
-    assert (out / "runs" / "sql-alpha1" / "QuadrupedPretrain-v1" / "seed0").is_dir()
+    assert (out / "runs" / "sql-alpha1" / "QuadrupedPretrainOutward-v1" / "seed0").is_dir()
 
 
 def test_fig5_smoke_fine_tunes_from_fig7s_pretraining_then_replots(fig7_smoke):
     out, figure7 = fig7_smoke
     assert figure7.returncode == 0, figure7.stderr[-3000:]
-    pretrained = {algo: out / "runs" / folder / "QuadrupedPretrain-v1" / "seed0"
+    pretrained = {algo: out / "runs" / folder / "QuadrupedPretrainOutward-v1" / "seed0"
                   for algo, folder in (("sql", "sql-alpha0.1"), ("ddpg", "ddpg"))}
     progress = pretrained["sql"] / "progress.csv"
     before = progress.read_bytes(), progress.stat().st_mtime_ns

@@ -124,6 +124,22 @@ def test_grid_layout_and_override_order(tmp_path):
     assert not os.listdir(tmp_path)  # making a grid writes nothing
 
 
+def test_summaries_of_sweeps_sharing_a_folder_add_up(tmp_path):
+    """Figures 5 and 7 sweep different runs into one folder: neither erases the other's rows."""
+    def results(algo, seeds, status):
+        return [sweep.TrialResult(trial, status, 300, 1.5, 2.0, "")
+                for trial in sweep.make_grid(tmp_path, [algo], [BANDIT], seeds, 300)]
+
+    path = tmp_path / "sweep_summary.csv"
+    sweep.write_summary(results("sql", [0, 1], "finished"), path)
+    sweep.write_summary(results("ddpg", [0], "finished") + results("sql", [1], "reused"), path)
+    assert [(r["algo"], r["seed"], r["status"]) for r in summary_rows(path)] == [
+        ("sql", "0", "finished"), ("ddpg", "0", "finished"), ("sql", "1", "reused")]
+    path.write_text("not,a,summary\n1,2,3\n")  # another file by that name is replaced
+    sweep.write_summary(results("ddpg", [0], "reused"), path)
+    assert [(r["algo"], r["status"]) for r in summary_rows(path)] == [("ddpg", "reused")]
+
+
 def test_resources_default_to_the_cores_shared_among_trials():
     assert sweep.resources_for(4, cpus=2) == (2, 1)
     assert sweep.resources_for(1, cpus=8) == (1, 8)

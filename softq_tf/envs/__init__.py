@@ -16,6 +16,8 @@ _ENVS = {
     "softq_tf/SwimmerFinish-v1": ("softq_tf.envs.swimmer:SwimmerFinishEnv", 500, {}),
     "softq_tf/QuadrupedMaze-v1": ("softq_tf.envs.quadruped:QuadrupedMazeEnv", 500, {}),
     "softq_tf/QuadrupedPretrain-v1": ("softq_tf.envs.quadruped:QuadrupedPretrainEnv", 500, {}),
+    "softq_tf/QuadrupedPretrainOutward-v1": (
+        "softq_tf.envs.quadruped:QuadrupedOutwardEnv", 500, {}),
     "softq_tf/QuadrupedHallwayWide-v1": (
         "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "wide"}),
     "softq_tf/QuadrupedHallwayNarrow-v1": (

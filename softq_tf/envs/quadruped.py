@@ -126,6 +126,26 @@ class QuadrupedPretrainEnv(QuadrupedEnv):
         return float(np.linalg.norm(velocity))
 
 
+class QuadrupedOutwardEnv(QuadrupedEnv):
+    """Pretraining variant (Fig. 7's quick profile): move away from the start in any direction.
+
+    Reward: the rate at which the horizontal distance of the centre of mass from the origin grows,
+    ``(||p_t|| - ||p_{t-1}||) / dt`` in m/s, with ``p`` the centre of mass's (x, y). Walking
+    straight out at 1 m/s earns 1 per step whatever the heading, as on the pretraining task; moving
+    back and forth earns nothing, since the rewards of an episode add up to the net change of the
+    distance over dt (a potential-based reward). The paper's reward, the speed in any direction
+    (:class:`QuadrupedPretrainEnv`), pays a policy that shakes its centre of mass in place; this one
+    does not. The distance depends only on the state (the observation holds the torso's x, y and
+    every joint angle), so the reward is Markov. No control cost and no alive bonus.
+    Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
+    """
+
+    def _reward(self, velocity, info):
+        com_xy = np.array([info["com_x"], info["com_y"]])
+        return float((np.linalg.norm(com_xy) - np.linalg.norm(com_xy - velocity * self.dt))
+                     / self.dt)
+
+
 class QuadrupedHallwayEnv(QuadrupedPretrainEnv):
     """Hallway task (Fig. 4 middle, Fig. 5): the pretraining reward between two walls along x.
 
