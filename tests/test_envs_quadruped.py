@@ -120,6 +120,14 @@ def test_outward_reward_is_the_growth_of_the_distance_from_the_origin(position, 
     assert reward == pytest.approx(expected, abs=0.1)
 
 
+@pytest.mark.parametrize("hallway", ["Wide", "Narrow"])
+def test_outward_hallway_pays_running_along_it_either_way(hallway):
+    env = gym.make(f"softq_tf/QuadrupedHallway{hallway}Outward-v1").unwrapped
+    for sign in (1, -1):
+        place(env, (sign * 2.0, 0.0), z=0.9, velocity=(sign * 1.5, 0.0))
+        assert env.step(np.zeros(8, np.float32))[1] == pytest.approx(1.5, abs=0.05)
+
+
 def test_outward_rewards_of_an_episode_add_up_to_the_distance_gained():
     env = gym.make("softq_tf/QuadrupedPretrainOutward-v1")
     _, info = env.reset(seed=5)
@@ -209,6 +217,7 @@ def test_target_reward_is_a_gaussian_bump(env_id, offset):
 
 @pytest.mark.parametrize("env_id, kwargs, name", [
     ("softq_tf/QuadrupedHallwayWide-v1", dict(hallway="medium"), "hallway"),
+    ("softq_tf/QuadrupedPretrain-v1", dict(reward="distance"), "reward"),
     ("softq_tf/QuadrupedHallwayWide-v1", dict(length=-5.0), "length"),
     ("softq_tf/QuadrupedMaze-v1", dict(passage_width=-3.0), "passage_width"),
     ("softq_tf/QuadrupedMaze-v1", dict(passage_width=0.4), "passage_width"),

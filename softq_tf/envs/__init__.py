@@ -16,12 +16,19 @@ _ENVS = {
     "softq_tf/SwimmerFinish-v1": ("softq_tf.envs.swimmer:SwimmerFinishEnv", 500, {}),
     "softq_tf/QuadrupedMaze-v1": ("softq_tf.envs.quadruped:QuadrupedMazeEnv", 500, {}),
     "softq_tf/QuadrupedPretrain-v1": ("softq_tf.envs.quadruped:QuadrupedPretrainEnv", 500, {}),
-    "softq_tf/QuadrupedPretrainOutward-v1": (
-        "softq_tf.envs.quadruped:QuadrupedOutwardEnv", 500, {}),
     "softq_tf/QuadrupedHallwayWide-v1": (
         "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "wide"}),
     "softq_tf/QuadrupedHallwayNarrow-v1": (
         "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "narrow"}),
+    # Our variants of the three above, paid for the distance gained rather than for speed.
+    "softq_tf/QuadrupedPretrainOutward-v1": (
+        "softq_tf.envs.quadruped:QuadrupedPretrainEnv", 500, {"reward": "outward"}),
+    "softq_tf/QuadrupedHallwayWideOutward-v1": (
+        "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "wide",
+                                                              "reward": "outward"}),
+    "softq_tf/QuadrupedHallwayNarrowOutward-v1": (
+        "softq_tf.envs.quadruped:QuadrupedHallwayEnv", 500, {"hallway": "narrow",
+                                                              "reward": "outward"}),
     "softq_tf/QuadrupedUMaze-v1": ("softq_tf.envs.quadruped:QuadrupedUMazeEnv", 500, {}),
 }
 

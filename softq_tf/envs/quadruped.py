@@ -115,32 +115,39 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
 
 
 class QuadrupedPretrainEnv(QuadrupedEnv):
-    """Pretraining task (Fig. 4 left, Fig. 7): run fast in any direction on an empty floor.
+    """Pretraining task (Fig. 4 left, Fig. 7): run in any direction on an empty floor.
 
-    Reward: the horizontal speed of the centre of mass ``||(dx, dy)|| / dt`` in m/s, the same in
-    every direction; no control cost and no alive bonus (flipping ends the episode, which forfeits the speed reward).
-    Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
+    Reward, chosen by ``reward``:
+
+    - ``"speed"`` (the paper's): the horizontal speed of the centre of mass ``||(dx, dy)|| / dt`` in
+      m/s, the same in every direction.
+    - ``"outward"`` (ours): the rate at which the horizontal distance of the centre of mass from the
+      origin grows, ``(||p_t|| - ||p_{t-1}||) / dt`` in m/s. Walking straight out at 1 m/s earns 1
+      per step whatever the heading, as with ``"speed"``; moving back and forth earns nothing,
+      since the rewards of an episode add up to the net change of the distance over dt (a
+      potential-based reward). The speed reward pays a policy that shakes its centre of mass in
+      place; this one does not. The distance depends only on the state (the observation holds the
+      torso's x, y and every joint angle), so the reward is Markov.
+
+    No control cost and no alive bonus (flipping ends the episode, which forfeits the reward to
+    come). Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
+
+    Args:
+      reward: ``"speed"`` or ``"outward"``.
+      **kwargs: passed to :class:`QuadrupedEnv`.
     """
 
-    def _reward(self, velocity, info):
-        return float(np.linalg.norm(velocity))
+    REWARDS = ("speed", "outward")
 
-
-class QuadrupedOutwardEnv(QuadrupedEnv):
-    """Pretraining variant (Fig. 7's quick profile): move away from the start in any direction.
-
-    Reward: the rate at which the horizontal distance of the centre of mass from the origin grows,
-    ``(||p_t|| - ||p_{t-1}||) / dt`` in m/s, with ``p`` the centre of mass's (x, y). Walking
-    straight out at 1 m/s earns 1 per step whatever the heading, as on the pretraining task; moving
-    back and forth earns nothing, since the rewards of an episode add up to the net change of the
-    distance over dt (a potential-based reward). The paper's reward, the speed in any direction
-    (:class:`QuadrupedPretrainEnv`), pays a policy that shakes its centre of mass in place; this one
-    does not. The distance depends only on the state (the observation holds the torso's x, y and
-    every joint angle), so the reward is Markov. No control cost and no alive bonus.
-    Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
-    """
+    def __init__(self, reward="speed", **kwargs):
+        if reward not in self.REWARDS:
+            raise ValueError(f"reward={reward!r} is invalid: must be one of {list(self.REWARDS)}")
+        self.reward = reward
+        super().__init__(**kwargs)
 
     def _reward(self, velocity, info):
+        if self.reward == "speed":
+            return float(np.linalg.norm(velocity))
         com_xy = np.array([info["com_x"], info["com_y"]])
         return float((np.linalg.norm(com_xy) - np.linalg.norm(com_xy - velocity * self.dt))
                      / self.dt)
@@ -161,12 +168,14 @@ class QuadrupedHallwayEnv(QuadrupedPretrainEnv):
     Whatever the legs do, the torso centre stays within ``|y| <= width/2 - 0.25`` (its radius).
     Speed is measured on the centre of mass, as for the pretraining task.
 
-    Reward, observation, action, termination and horizon: see :class:`QuadrupedPretrainEnv`.
+    Reward (``reward="speed"`` or ``"outward"``), observation, action, termination and horizon:
+    see :class:`QuadrupedPretrainEnv`. Between the walls, ``"outward"`` pays running along the
+    hallway away from the start, either way.
 
     Args:
       hallway: ``"wide"`` or ``"narrow"``.
       length: length of the walls in metres (200).
-      **kwargs: passed to :class:`QuadrupedEnv`.
+      **kwargs: passed to :class:`QuadrupedPretrainEnv` (``reward``) and :class:`QuadrupedEnv`.
     """
 
     def __init__(self, hallway="wide", length=200.0, **kwargs):
