@@ -64,6 +64,13 @@ def _parse_value(key, text, default):
 
 
 
+def override_keys():
+    """The keys ``--override`` accepts: ``{"sql": [...], "ddpg": [...], "loop": [...]}``, the
+    fields of :class:`SQLConfig`, :class:`DDPGConfig` and :class:`LoopConfig` in their order."""
+    configs = dict(CONFIGS, loop=LoopConfig)
+    return {name: [f.name for f in dataclasses.fields(cls)] for name, cls in configs.items()}
+
+
 def build_configs(algo, total_steps, overrides=()):
     """Learner and loop configs from the algorithm's defaults and ``key=value`` overrides.
 

@@ -39,8 +39,10 @@ flags.DEFINE_integer("total_steps", 100_000, "Environment steps to train for.")
 flags.DEFINE_integer("seed", 0, "Random seed (>= 0): networks, minibatches, noise, env resets.")
 flags.DEFINE_string("logdir", "runs/default", "Run folder for config.json, progress.csv, "
                     "tensorboard/, checkpoints/ and the exported policy/ and q_function/.")
-flags.DEFINE_multi_string("override", [], "key=value for any field of the algorithm's config "
-                          "(SQLConfig or DDPGConfig) or of LoopConfig.")
+flags.DEFINE_multi_string(
+    "override", [], "key=value for any field of the algorithm's config (SQLConfig or DDPGConfig) "
+    "or of LoopConfig; repeat the flag for several. Keys: " + "; ".join(
+        f"{name}: {', '.join(keys)}" for name, keys in runs.override_keys().items()) + ".")
 flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir.")
 flags.DEFINE_string("env_kwargs", "{}", "JSON object of keyword arguments for the env's "
                     "constructor, e.g. '{\"island_length\": 2.0}' (recorded in config.json).")

@@ -1,6 +1,7 @@
 """The training CLI: the files of the contract, one-line errors with exit code 2, a clean stop on
 SIGTERM (exit code 3) and one process per run folder."""
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import pytest
 
 from conftest import assert_bad_input_before_tensorflow
 from softq_tf.checkpoint import checkpoint_steps
+from softq_tf.configs import DDPGConfig, LoopConfig, SQLConfig
 from test_crash_safety import RUN, command, resume_and_check
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
@@ -87,6 +89,16 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
 ])
 def test_bad_input_fails_before_tensorflow_is_imported(tmp_path, args, message):
     assert_bad_input_before_tensorflow("softq_tf.train", message, f"--logdir={tmp_path}", *args)
+
+
+def test_help_lists_every_override_key():
+    result = run_cli("--help")  # absl's --help exits with 1
+    assert "--override" in result.stdout, result.stderr[-2000:]
+    override_help = result.stdout.split("--override:")[1].split("(default")[0]
+    listed = set(re.findall(r"\w+", override_help))
+    for config in (SQLConfig, DDPGConfig, LoopConfig):
+        for field in dataclasses.fields(config):
+            assert field.name in listed, field.name
 
 
 def test_logdir_that_is_a_file_is_rejected(tmp_path):
