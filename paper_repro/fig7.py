@@ -29,7 +29,11 @@ of the 8 compass sectors of 45 degrees (sector k spans [45k, 45k + 45) degrees c
 from +x) that hold an episode's end point, counting only episodes that ended at least 0.5 m from
 their start (one that stayed put has no direction); and the mean distance from the start. Its
 ``summary`` has per column (the alpha, or ``ddpg``): the sectors covered by all seeds' episodes
-together, the mean number of sectors per seed, and the mean distance.
+together, the mean number of sectors per seed, the mean distance, the mean straightness (distance
+from the start over path length: near 1 for a walk straight out, near 0 for a random walk) and
+the fraction of episodes that ended by flipping. ``claim`` states the paper's claim as numbers
+(:func:`claim`): at the preset's ``finetune_alpha`` (0.1), episodes end in at least 6 sectors over
+the seeds, while each DDPG run ends its episodes in at most 2.
 """
 import os
 
@@ -51,6 +55,8 @@ flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --h
 EVAL_SEED = 1000  # episode i resets with EVAL_SEED + i; the noise generator is seeded with it
 SECTORS = 8  # compass sectors of 45 degrees
 MIN_DISTANCE = 0.5  # m: episodes ending closer to their start count towards no sector
+CLAIM_SECTORS = 6  # the max-ent column's episodes end in at least this many sectors over the seeds
+ONE_DIRECTION_SECTORS = 2  # ... while a deterministic run's end in at most this many
 
 
 def column_key(alpha):
@@ -114,10 +120,26 @@ def sectors_of(episode_lists):
 
 def column_summary(runs):
     """The summary of one column's runs (entries of :func:`run_results`)."""
+    episodes = [r for run in runs for r in run["episodes"]]
     return {"sectors_covered": len(sectors_of([run["episodes"] for run in runs])),
             "mean_sectors_per_seed": float(np.mean([run["sectors"] for run in runs])),
-            "mean_distance": float(np.mean([r["distance"] for run in runs
-                                            for r in run["episodes"]]))}
+            "mean_distance": float(np.mean([r["distance"] for r in episodes])),
+            "mean_straightness": float(np.mean([r["distance"] / max(r["path_length"], 1e-9)
+                                                for r in episodes])),
+            "flipped_fraction": float(np.mean([r["flipped"] for r in episodes]))}
+
+
+def claim(summary, alpha):
+    """The paper's claim as numbers: the column of ``alpha`` ends episodes in at least
+    CLAIM_SECTORS sectors over its seeds, while each DDPG run keeps one direction (ends in at most
+    ONE_DIRECTION_SECTORS sectors: one, or two beside a sector boundary)."""
+    sql, ddpg = summary[column_key(alpha)], summary[column_key(None)]
+    spreads = sql["sectors_covered"] >= CLAIM_SECTORS
+    keeps_one = ddpg["mean_sectors_per_seed"] <= ONE_DIRECTION_SECTORS
+    return {"alpha": alpha, "sql_sectors_covered": sql["sectors_covered"],
+            "ddpg_mean_sectors_per_seed": ddpg["mean_sectors_per_seed"],
+            "sql_spreads": spreads, "ddpg_keeps_one_direction": keeps_one,
+            "holds": spreads and keeps_one}
 
 
 def draw(columns, seeds, traces):
@@ -168,12 +190,16 @@ def main(argv):
                                "env": preset["pretrain"]["env"],
                                "episodes_per_run": preset["eval_episodes"], "eval_seed": EVAL_SEED,
                                "sectors": SECTORS, "min_distance": MIN_DISTANCE, "summary": summary,
-                               "runs": runs}, root, "fig7")
+                               "claim": claim(summary, preset["finetune_alpha"]), "runs": runs},
+                              root, "fig7")
     for alpha in columns:
         line = summary[column_key(alpha)]
         print(f"{column_title(alpha)}: {line['sectors_covered']} of {SECTORS} sectors over all "
               f"seeds, {line['mean_sectors_per_seed']:.1f} per seed, mean distance "
-              f"{line['mean_distance']:.2f} m")
+              f"{line['mean_distance']:.2f} m, straightness {line['mean_straightness']:.2f}, "
+              f"{line['flipped_fraction']:.0%} of episodes flipped")
+    print(f"claim (alpha {preset['finetune_alpha']:g} spreads, DDPG keeps one direction): "
+          f"{claim(summary, preset['finetune_alpha'])['holds']}")
     print(figure_files.outputs_line(root, "fig7"))
 
 

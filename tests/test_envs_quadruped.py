@@ -128,6 +128,19 @@ def test_outward_hallway_pays_running_along_it_either_way(hallway):
         assert env.step(np.zeros(8, np.float32))[1] == pytest.approx(1.5, abs=0.05)
 
 
+@pytest.mark.parametrize("env_id", ["softq_tf/QuadrupedPretrain-v1",
+                                    "softq_tf/QuadrupedPretrainOutward-v1"])
+def test_healthy_reward_is_paid_for_every_step_that_does_not_flip(env_id):
+    rewards = {}
+    for bonus in (0.0, 0.5):
+        env = gym.make(env_id, healthy_reward=bonus).unwrapped
+        for quat in ((1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0)):  # upright, upside down
+            place(env, (1.0, 0.0), z=0.55, velocity=(0.5, 0.0), quat=quat)
+            rewards[bonus, quat[0]] = env.step(np.zeros(8, np.float32))[1]
+    assert rewards[0.5, 1.0] == pytest.approx(rewards[0.0, 1.0] + 0.5)  # upright: the bonus
+    assert rewards[0.5, 0.0] == pytest.approx(rewards[0.0, 0.0])  # flipped: none
+
+
 def test_outward_rewards_of_an_episode_add_up_to_the_distance_gained():
     env = gym.make("softq_tf/QuadrupedPretrainOutward-v1")
     _, info = env.reset(seed=5)
@@ -218,6 +231,7 @@ def test_target_reward_is_a_gaussian_bump(env_id, offset):
 @pytest.mark.parametrize("env_id, kwargs, name", [
     ("softq_tf/QuadrupedHallwayWide-v1", dict(hallway="medium"), "hallway"),
     ("softq_tf/QuadrupedPretrain-v1", dict(reward="distance"), "reward"),
+    ("softq_tf/QuadrupedPretrainOutward-v1", dict(healthy_reward=-1.0), "healthy_reward"),
     ("softq_tf/QuadrupedHallwayWide-v1", dict(length=-5.0), "length"),
     ("softq_tf/QuadrupedMaze-v1", dict(passage_width=-3.0), "passage_width"),
     ("softq_tf/QuadrupedMaze-v1", dict(passage_width=0.4), "passage_width"),

@@ -116,6 +116,14 @@ def test_fig7_smoke_traces_each_alpha_and_ddpg(fig7_smoke):
         assert max(r["sectors"] for r in runs) <= summary["sectors_covered"] <= 8
         assert summary["mean_distance"] == pytest.approx(
             np.mean([e["distance"] for r in runs for e in r["episodes"]]))
+        episodes = [e for r in runs for e in r["episodes"]]
+        assert summary["flipped_fraction"] == pytest.approx(np.mean([e["flipped"]
+                                                                     for e in episodes]))
+        assert 0 <= summary["mean_straightness"] <= 1 + 1e-9
+    claim = results["claim"]
+    assert claim["alpha"] == 0.1 and claim["holds"] == (claim["sql_spreads"]
+                                                        and claim["ddpg_keeps_one_direction"])
+    assert claim["sql_spreads"] == (results["summary"]["0.1"]["sectors_covered"] >= 6)
     assert "SQL alpha=0.1:" in result.stdout and "DDPG:" in result.stdout
     assert (out / "runs" / "sql-alpha1" / "QuadrupedPretrainOutward-v1" / "seed0").is_dir()
 
@@ -192,6 +200,13 @@ def test_fig5_average_return_and_fig7_sectors():
         "largest_average_return": None, "sql_finetuned_learns_fastest": None}
     points = [(1, 0.1), (1, 1.1), (0, 1), (-1, 0.9), (-1, -0.1), (-1, -1.1), (0, -1), (1, -0.1)]
     assert [fig7.sector(p) for p in points] == list(range(8))
+    column = {"sectors_covered": 6, "mean_sectors_per_seed": 4.0}
+    for ddpg_sectors, holds in ((2.0, True), (2.5, False)):
+        summary = {"0.1": column, "ddpg": {"sectors_covered": 3,
+                                          "mean_sectors_per_seed": ddpg_sectors}}
+        assert fig7.claim(summary, 0.1)["holds"] is holds
+    summary["0.1"] = dict(column, sectors_covered=5)
+    assert fig7.claim(summary, 0.1)["sql_spreads"] is False
 
 
 def test_fig1_goal_summary_counts_each_goal_and_the_misses():

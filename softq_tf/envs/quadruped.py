@@ -129,28 +129,33 @@ class QuadrupedPretrainEnv(QuadrupedEnv):
       place; this one does not. The distance depends only on the state (the observation holds the
       torso's x, y and every joint angle), so the reward is Markov.
 
-    No control cost and no alive bonus (flipping ends the episode, which forfeits the reward to
-    come). Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
+    Plus ``healthy_reward`` for every step that does not end in a flip (default 0, as the paper's
+    task: flipping ends the episode, which forfeits the reward to come; Gymnasium's Ant-v5 pays 1).
+    No control cost. Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
 
     Args:
       reward: ``"speed"`` or ``"outward"``.
+      healthy_reward: the alive bonus per step, >= 0.
       **kwargs: passed to :class:`QuadrupedEnv`.
     """
 
     REWARDS = ("speed", "outward")
 
-    def __init__(self, reward="speed", **kwargs):
+    def __init__(self, reward="speed", healthy_reward=0.0, **kwargs):
         if reward not in self.REWARDS:
             raise ValueError(f"reward={reward!r} is invalid: must be one of {list(self.REWARDS)}")
+        require_non_negative(healthy_reward=healthy_reward)
         self.reward = reward
+        self.healthy_reward = healthy_reward
         super().__init__(**kwargs)
 
     def _reward(self, velocity, info):
+        bonus = 0.0 if self.flipped else self.healthy_reward
         if self.reward == "speed":
-            return float(np.linalg.norm(velocity))
+            return float(np.linalg.norm(velocity)) + bonus
         com_xy = np.array([info["com_x"], info["com_y"]])
         return float((np.linalg.norm(com_xy) - np.linalg.norm(com_xy - velocity * self.dt))
-                     / self.dt)
+                     / self.dt) + bonus
 
 
 class QuadrupedHallwayEnv(QuadrupedPretrainEnv):
