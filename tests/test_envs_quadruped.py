@@ -141,6 +141,16 @@ def test_healthy_reward_is_paid_for_every_step_that_does_not_flip(env_id):
     assert rewards[0.5, 0.0] == pytest.approx(rewards[0.0, 0.0])  # flipped: none
 
 
+def test_control_cost_is_its_weight_times_the_squared_action():
+    action = np.array([0.5, -1.0, 0.0, 0.2, 0.0, 0.0, 1.0, -0.3], np.float32)
+    rewards = []
+    for weight in (0.0, 0.5):
+        env = gym.make("softq_tf/QuadrupedHallwayNarrowOutward-v1", ctrl_cost_weight=weight)
+        env.reset(seed=2)
+        rewards.append(env.step(action)[1])
+    assert rewards[1] == pytest.approx(rewards[0] - 0.5 * np.sum(np.square(action)))
+
+
 def test_outward_rewards_of_an_episode_add_up_to_the_distance_gained():
     env = gym.make("softq_tf/QuadrupedPretrainOutward-v1")
     _, info = env.reset(seed=5)
@@ -232,6 +242,7 @@ def test_target_reward_is_a_gaussian_bump(env_id, offset):
     ("softq_tf/QuadrupedHallwayWide-v1", dict(hallway="medium"), "hallway"),
     ("softq_tf/QuadrupedPretrain-v1", dict(reward="distance"), "reward"),
     ("softq_tf/QuadrupedPretrainOutward-v1", dict(healthy_reward=-1.0), "healthy_reward"),
+    ("softq_tf/QuadrupedHallwayWide-v1", dict(ctrl_cost_weight=-0.5), "ctrl_cost_weight"),
     ("softq_tf/QuadrupedHallwayWide-v1", dict(length=-5.0), "length"),
     ("softq_tf/QuadrupedMaze-v1", dict(passage_width=-3.0), "passage_width"),
     ("softq_tf/QuadrupedMaze-v1", dict(passage_width=0.4), "passage_width"),

@@ -68,8 +68,9 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
     def _edit_spec(self, spec):
         add_walls(spec, self.layout.walls)
 
-    def _reward(self, velocity, info):
-        """The task's reward for a step with centre-of-mass xy ``velocity`` and step ``info``."""
+    def _reward(self, action, velocity, info):
+        """The task's reward for a step taking ``action``, with centre-of-mass xy ``velocity`` and
+        step ``info``."""
         raise NotImplementedError
 
     def _com_xy(self):
@@ -100,7 +101,7 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
         velocity = (com_xy - com_before) / self.dt
         info = self._info(com_xy)
         info.update(com_x_velocity=float(velocity[0]), com_y_velocity=float(velocity[1]))
-        reward = self._reward(velocity, info)
+        reward = self._reward(action, velocity, info)
         if self.render_mode == "human":
             self.render()
         # The time limit comes from the TimeLimit wrapper that gym.make adds.
@@ -129,33 +130,37 @@ class QuadrupedPretrainEnv(QuadrupedEnv):
       place; this one does not. The distance depends only on the state (the observation holds the
       torso's x, y and every joint angle), so the reward is Markov.
 
-    Plus ``healthy_reward`` for every step that does not end in a flip (default 0, as the paper's
-    task: flipping ends the episode, which forfeits the reward to come; Gymnasium's Ant-v5 pays 1).
-    No control cost. Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
+    Plus ``healthy_reward`` for every step that does not end in a flip, minus ``ctrl_cost_weight``
+    times the squared norm of the action. Both default to 0, as the paper's task (flipping ends the
+    episode, which forfeits the reward to come); Gymnasium's Ant-v5 uses 1 and 0.5.
+    Observation, action, termination and horizon: see :class:`QuadrupedEnv`.
 
     Args:
       reward: ``"speed"`` or ``"outward"``.
       healthy_reward: the alive bonus per step, >= 0.
+      ctrl_cost_weight: the weight of the control cost, >= 0.
       **kwargs: passed to :class:`QuadrupedEnv`.
     """
 
     REWARDS = ("speed", "outward")
 
-    def __init__(self, reward="speed", healthy_reward=0.0, **kwargs):
+    def __init__(self, reward="speed", healthy_reward=0.0, ctrl_cost_weight=0.0, **kwargs):
         if reward not in self.REWARDS:
             raise ValueError(f"reward={reward!r} is invalid: must be one of {list(self.REWARDS)}")
-        require_non_negative(healthy_reward=healthy_reward)
+        require_non_negative(healthy_reward=healthy_reward, ctrl_cost_weight=ctrl_cost_weight)
         self.reward = reward
         self.healthy_reward = healthy_reward
+        self.ctrl_cost_weight = ctrl_cost_weight
         super().__init__(**kwargs)
 
-    def _reward(self, velocity, info):
-        bonus = 0.0 if self.flipped else self.healthy_reward
+    def _reward(self, action, velocity, info):
+        extra = ((0.0 if self.flipped else self.healthy_reward)
+                 - self.ctrl_cost_weight * float(np.sum(np.square(action))))
         if self.reward == "speed":
-            return float(np.linalg.norm(velocity)) + bonus
+            return float(np.linalg.norm(velocity)) + extra
         com_xy = np.array([info["com_x"], info["com_y"]])
         return float((np.linalg.norm(com_xy) - np.linalg.norm(com_xy - velocity * self.dt))
-                     / self.dt) + bonus
+                     / self.dt) + extra
 
 
 class QuadrupedHallwayEnv(QuadrupedPretrainEnv):
@@ -229,7 +234,7 @@ class QuadrupedTargetEnv(QuadrupedEnv):
         info["distance"] = float(np.linalg.norm(com_xy - self.target))
         return info
 
-    def _reward(self, velocity, info):
+    def _reward(self, action, velocity, info):
         return float(np.exp(-0.5 * (info["distance"] / self.bump_std) ** 2))
 
 
