@@ -4,8 +4,9 @@ Every figure script takes ``--profile=smoke|quick|paper --out_dir=DIR [--seeds=0
 [--engine=local|ray] [--plot_only]`` and writes ``DIR/figN.png``, ``DIR/figN.pdf``, ``DIR/figN.json``
 and per-run folders ``DIR/runs/<algo>[-<variant>]/<env>/seed<k>/`` in the training CLI's
 format, trained by :mod:`softq_tf.sweep` (a row per run of every sweep into DIR in
-``DIR/sweep_summary.csv``). A finished run (one with an exported ``policy/``) is reused; an interrupted one resumes from its
-checkpoint. The output folder and the figure's files are :mod:`paper_repro.figure_files`'s.
+``DIR/sweep_summary.csv``). A finished run (one with an exported ``policy/``) is reused; an
+interrupted one resumes from its checkpoint. The output folder and the figure's files are
+:mod:`paper_repro.figure_files`'s.
 """
 import os
 

@@ -7,9 +7,9 @@ the distance gained from the start in any direction and nothing for shaking in p
 entropy weight alpha of the preset (reward scale 1/alpha): one column per alpha, one row per
 seed, and a DDPG column pretrained alike, for contrast. Each panel shows the centre-of-mass
 traces of ``eval_episodes`` episodes of the run's final policy, each relative to where its episode
-started, all panels on one scale. The paper's point: the
-maximum-entropy policy runs off in many directions, which is what makes it a good start for the
-fine-tuning of Figure 5; with a small alpha (and DDPG) it commits to fewer.
+started, all panels on one scale. The paper's point: the maximum-entropy policy runs off in many
+directions, which is what makes it a good start for the fine-tuning of Figure 5; with a small
+alpha (and DDPG) it commits to fewer.
 
     python -m paper_repro.fig7 [--profile=quick] [--out_dir=out/fig5] [--seeds=0,1]
 

@@ -63,7 +63,6 @@ def _parse_value(key, text, default):
                          f"{type(default).__name__} like {default!r}") from None
 
 
-
 def override_keys():
     """The keys ``--override`` accepts: ``{"sql": [...], "ddpg": [...], "loop": [...]}``, the
     fields of :class:`SQLConfig`, :class:`DDPGConfig` and :class:`LoopConfig` in their order."""
@@ -93,7 +92,6 @@ def build_configs(algo, total_steps, overrides=()):
         changes[owner][key] = _parse_value(key, text.strip(), getattr(defaults[owner], key))
     return (dataclasses.replace(defaults["learner"], **changes["learner"]),
             dataclasses.replace(defaults["loop"], **changes["loop"]))
-
 
 
 @dataclasses.dataclass
