@@ -68,9 +68,9 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
     def _edit_spec(self, spec):
         add_walls(spec, self.layout.walls)
 
-    def _reward(self, action, velocity, info):
-        """The task's reward for a step taking ``action``, with centre-of-mass xy ``velocity`` and
-        step ``info``."""
+    def _reward(self, action, velocity, info, flipped):
+        """The task's reward for a step taking ``action``, with centre-of-mass xy ``velocity``,
+        step ``info`` and whether the robot ended it ``flipped``."""
         raise NotImplementedError
 
     def _com_xy(self):
@@ -101,11 +101,12 @@ class QuadrupedEnv(SpecEditMixin, MujocoEnv):
         velocity = (com_xy - com_before) / self.dt
         info = self._info(com_xy)
         info.update(com_x_velocity=float(velocity[0]), com_y_velocity=float(velocity[1]))
-        reward = self._reward(action, velocity, info)
+        flipped = self.flipped
+        reward = self._reward(action, velocity, info, flipped)
         if self.render_mode == "human":
             self.render()
         # The time limit comes from the TimeLimit wrapper that gym.make adds.
-        return self._get_obs(), reward, self.flipped, False, info
+        return self._get_obs(), reward, flipped, False, info
 
     def reset_model(self):
         noise = self._reset_noise_scale
@@ -153,8 +154,8 @@ class QuadrupedPretrainEnv(QuadrupedEnv):
         self.ctrl_cost_weight = ctrl_cost_weight
         super().__init__(**kwargs)
 
-    def _reward(self, action, velocity, info):
-        extra = ((0.0 if self.flipped else self.healthy_reward)
+    def _reward(self, action, velocity, info, flipped):
+        extra = ((0.0 if flipped else self.healthy_reward)
                  - self.ctrl_cost_weight * float(np.sum(np.square(action))))
         if self.reward == "speed":
             return float(np.linalg.norm(velocity)) + extra
@@ -234,7 +235,7 @@ class QuadrupedTargetEnv(QuadrupedEnv):
         info["distance"] = float(np.linalg.norm(com_xy - self.target))
         return info
 
-    def _reward(self, action, velocity, info):
+    def _reward(self, action, velocity, info, flipped):
         return float(np.exp(-0.5 * (info["distance"] / self.bump_std) ** 2))
 
 
