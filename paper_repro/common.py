@@ -1,6 +1,6 @@
 """Shared pieces of the figure scripts that train: flags, run-or-reuse of per-seed runs, their logs.
 
-Every figure script takes ``--profile=smoke|quick|paper --out_dir=DIR [--seeds=0,1,2]
+Every figure script takes ``--profile=smoke|quick|long|paper --out_dir=DIR [--seeds=0,1,2]
 [--engine=local|ray] [--plot_only]`` and writes ``DIR/figN.png``, ``DIR/figN.pdf``, ``DIR/figN.json``
 and per-run folders ``DIR/runs/<algo>[-<variant>]/<env>/seed<k>/`` in the training CLI's
 format, trained by :mod:`softq_tf.sweep` (a row per run of every sweep into DIR in
@@ -18,7 +18,8 @@ from softq_tf import cli, sweep
 from softq_tf.progress import read_progress
 
 flags.DEFINE_string("profile", "quick", "Run lengths and settings: smoke (seconds, checks the "
-                    "pipeline), quick (minutes to hours on a laptop CPU) or paper (the paper's "
+                    "pipeline), quick (minutes to hours on a laptop CPU), long (Figures 3 and 6: "
+                    "the quick runs continued, for a day in stages) or paper (the paper's "
                     "Appendix D.1 budget); each preset is in paper_repro/profiles.py.")
 flags.DEFINE_list("seeds", None, "Comma-separated non-negative seeds, e.g. 0,1,2 (default: the "
                   "profile's).")
@@ -90,7 +91,7 @@ def ensure_runs(root, grid):
     every = [trial for runs in grid.values() for trial in runs]
     if FLAGS.plot_only:
         for trial in every:
-            if not sweep.is_finished(trial.logdir):
+            if not sweep.is_done(trial):
                 raise ValueError(f"--plot_only: no finished run at {trial.logdir}; run without "
                                  "--plot_only first")
         return

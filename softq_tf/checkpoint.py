@@ -41,7 +41,6 @@ at a chosen point of a save.
 """
 import json
 import os
-import re
 import shutil
 import signal
 
@@ -49,10 +48,10 @@ import tensorflow as tf
 from absl import logging
 
 from softq_tf.files import write_json_atomic
+from softq_tf.progress import CHECKPOINT_FILE, checkpoint_steps  # noqa: F401 (re-exported)
 from softq_tf.replay import ReplayBuffer
 
 CRASH_ENV_VAR = "SOFTQ_TF_TEST_CRASH_AT"
-_CHECKPOINT_FILE = re.compile(r"^ckpt-(\d+)(\.|_temp$)")
 _DAMAGE = (OSError, ValueError, KeyError, IndexError, TypeError, tf.errors.OpError,
            AssertionError)
 
@@ -74,15 +73,6 @@ def _crash_point(point, step):
 
 def _first_line(error):
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-
-
-def checkpoint_steps(directory):
-    """Steps of every ``ckpt-<step>.index`` in ``directory``, newest first (complete or not)."""
-    if not os.path.isdir(directory):
-        return []
-    steps = {int(m.group(1)) for name in os.listdir(directory)
-             if (m := _CHECKPOINT_FILE.match(name)) and name.endswith(".index")}
-    return sorted(steps, reverse=True)
 
 
 def verify(prefix, spec):
@@ -153,7 +143,7 @@ class Checkpointer:
         kept = {int(p.rsplit("-", 1)[1]) for p in self._manager.checkpoints}
         complete = set(checkpoint_steps(self.directory))
         for name in os.listdir(self.directory):
-            match = _CHECKPOINT_FILE.match(name)
+            match = CHECKPOINT_FILE.match(name)
             if not match or int(match.group(1)) > step:
                 continue
             n = int(match.group(1))

@@ -22,8 +22,8 @@ import keras
 import tensorflow as tf
 
 from softq_tf import cli, ddpg, export, loop, sql, xla_cpu
-from softq_tf.checkpoint import checkpoint_steps
 from softq_tf.files import hold_run_folder, write_json_atomic
+from softq_tf.progress import checkpoint_steps
 # The request's TensorFlow-free side (softq_tf.runs), also known here by its old names.
 from softq_tf.runs import (CONFIGS, Run, build_configs, check_settings, is_finished,  # noqa: F401
                            load_run, make_env)
@@ -127,7 +127,7 @@ def set_up_process(seed, threads=0):
     keras.utils.set_random_seed(seed)
 
 
-def prepare(env_id, algo="sql", total_steps=100_000, seed=0, logdir="runs/default", overrides=(),
+def prepare(env_id, algo="sql", total_steps=None, seed=0, logdir="runs/default", overrides=(),
             resume=False, env_kwargs=None, init_from=""):
     """Validates a training request without side effects: its settings
     (:func:`softq_tf.runs.check_settings`, see there for the arguments) and, for a new run, its
@@ -186,7 +186,9 @@ def execute(run, stop=None, callbacks=()):
     os.makedirs(run.logdir, exist_ok=True)
     with hold_run_folder(run.logdir), contextlib.ExitStack() as envs_to_close:
         config_path = os.path.join(run.logdir, "config.json")
-        if not (run.resume and os.path.exists(config_path)):  # a resumed run keeps its file as is
+        # A resumed run keeps its file as is, but for a new total when it is extended.
+        if not (run.resume and os.path.exists(config_path)
+                and load_run(config_path).to_json() == run.to_json()):
             write_json_atomic(config_path, run.to_json())
         env = envs_to_close.enter_context(make_env(run.env_id, run.env_kwargs))
         eval_env = (envs_to_close.enter_context(make_env(run.env_id, run.env_kwargs))

@@ -22,9 +22,9 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
+from softq_tf.progress import METADATA_FILE
 from softq_tf.specs import EnvSpec, normalize_action
 
-METADATA_FILE = "softq_tf.json"
 _POLICY_FUNCTIONS = ("sample_action", "sample_actions", "action_from_noise", "greedy_action",
                      "normalized_action")
 

@@ -8,8 +8,9 @@ Every trial is a ``python -m softq_tf.train`` process writing into
 trial cannot take the others down. Trials run ``parallel`` at a time, each with a thread pool of
 its share of the cores: two trials with TensorFlow's default pools (one thread per core each) on
 two cores were seen to run 50x slower than one. A finished trial (one with ``policy/``) is reused,
-an interrupted one (``config.json`` but no ``policy/``) resumes from its newest checkpoint, and a
-failed one is reported with its error while the others go on. A trial stopped by SIGTERM or SIGINT
+an interrupted one (``config.json`` but no ``policy/``) resumes from its newest checkpoint, one
+finished at fewer steps than ``total_steps`` is continued to them (the same settings otherwise:
+``python -m softq_tf.train --resume --total_steps``), and a failed one is reported with its error while the others go on. A trial stopped by SIGTERM or SIGINT
 (exit code 3: it wrote a checkpoint at the step it stopped at) counts as failed, with the reason
 ``stopped by SIGTERM at step N; ...``; the next sweep resumes it from that step. When the sweep
 itself stops (Ctrl-C, or SIGTERM e.g. from a scheduler), it sends SIGTERM to the trials still
@@ -110,6 +111,13 @@ def trial_dir(out_dir, algo, env_id, seed, variant=""):
 is_finished = runs.is_finished  # whether a run folder holds a finished run
 
 
+def is_done(trial):
+    """Whether ``trial``'s folder holds a finished run of the trial's length: one finished at
+    fewer steps is continued to them (``--resume --total_steps``), not reused."""
+    return (is_finished(trial.logdir) and runs.load_run(
+        os.path.join(trial.logdir, "config.json")).loop_config.total_steps == trial.total_steps)
+
+
 @functools.cache
 def _check_env(env_id, env_kwargs_json):
     """Builds the env once (cached per id and arguments) to reject unknown ids, bad constructor
@@ -197,25 +205,13 @@ def make_grid(out_dir, algos, env_ids, seeds, total_steps, overrides=(), algo_ov
             for algo in algos for env_id in env_ids for seed in seeds]
 
 
-def _flat_settings(run):
-    """A run's settings as {name: JSON-normalized value}, learner and loop fields by their own
-    names (the names ``--override`` takes; no field is in both)."""
-    saved = json.loads(json.dumps(run.to_json()))
-    flat = {key: saved[key] for key in ("algo", "env", "env_kwargs", "seed")}
-    # The Ray engine records absolute paths: a run it started must match the same trial given with
-    # a relative path.
-    flat["init_from"] = os.path.abspath(saved["init_from"]) if saved["init_from"] else ""
-    flat.update(saved["learner"])
-    flat.update(saved["loop"])
-    return flat
-
-
 def check_trials(trials):
     """Validates trials without side effects, before a sweep starts any of them.
 
     Each trial's algorithm, overrides, seed and env must be valid, folders must differ, and a folder
     already holding a run (a ``config.json``) must hold one made with the very same settings, so a
-    resumed or reused run is the one asked for.
+    resumed or reused run is the one asked for; but for its total: a run that has done no more
+    steps than the trial asks for is continued to the trial's total.
 
     Raises:
       ValueError: one line; for a folder with other settings, naming every differing setting.
@@ -235,14 +231,13 @@ def check_trials(trials):
         config_path = os.path.join(trial.logdir, "config.json")
         if not os.path.exists(config_path):
             continue
-        wanted = _flat_settings(runs.Run(
-            trial.env_id, trial.algo, trial.seed, trial.logdir, learner_config, loop_config,
-            False, dict(trial.env_kwargs), trial.init_from))
-        saved = _flat_settings(runs.load_run(config_path))
-        differences = [f"{key} is {json.dumps(saved.get(key))} there, "
-                       f"{json.dumps(wanted.get(key))} here"
-                       for key in sorted(set(wanted) | set(saved))
-                       if saved.get(key) != wanted.get(key)]
+        wanted = runs.Run(trial.env_id, trial.algo, trial.seed, trial.logdir, learner_config,
+                          loop_config, False, dict(trial.env_kwargs), trial.init_from)
+        differences = runs.setting_differences(runs.load_run(config_path), wanted,
+                                               ignore=("total_steps",))
+        done = runs.steps_done(trial.logdir)
+        if trial.total_steps < done:
+            differences.append(f"{done} steps done there, total_steps {trial.total_steps} here")
         if differences:
             raise ValueError(f"{trial.logdir} holds a run made with other settings: "
                              f"{'; '.join(differences)}; pick another out_dir")
@@ -264,7 +259,7 @@ def resources_for(pending, parallel=None, threads_per_trial=None, cpus=None):
     Raises:
       ValueError: ``parallel`` or ``threads_per_trial`` given and below 1.
     """
-    cpus = cpus or os.cpu_count() or 1
+    cpus = cpus or len(os.sched_getaffinity(0)) or 1  # the cores this process may run on
     for name, value in (("parallel", parallel), ("threads_per_trial", threads_per_trial)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)
                                   or value < 1):
@@ -491,7 +486,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
     trials = list(trials)
     check_trials(trials)
     # Trials are tracked by index: env_kwargs may hold lists, which make a Trial unhashable.
-    finished = [is_finished(t.logdir) for t in trials]
+    finished = [is_done(t) for t in trials]
     pending = collections.deque(i for i, done in enumerate(finished) if not done)
     parallel, threads = resources_for(len(pending), parallel, threads_per_trial)
     results = {i: _result(trials[i], "reused") for i, done in enumerate(finished) if done}
@@ -514,7 +509,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
                     continue
                 del running[i]
                 wall_sec = time.monotonic() - process.start
-                if returncode == 0 and is_finished(trials[i].logdir):
+                if returncode == 0 and is_done(trials[i]):
                     results[i] = _result(trials[i], "finished", wall_sec)
                 else:
                     results[i] = _result(trials[i], "failed", wall_sec, _failure_reason(

@@ -32,7 +32,7 @@ import time
 
 from absl import logging
 
-from softq_tf.sweep import Trial, TrialResult, check_trials, is_finished, progress_of
+from softq_tf.sweep import Trial, TrialResult, check_trials, is_done, progress_of
 
 TESTED_RAY_VERSION = "2.60.0"
 INSTALL_HINT = f'pip install -e ".[ray]" (or pip install "ray[tune]=={TESTED_RAY_VERSION}")'
@@ -204,7 +204,7 @@ def run_trial(config, callbacks=()):
     from softq_tf import experiment  # TensorFlow starts here
     experiment.set_up_process(trial.seed, config["threads"])  # as python -m softq_tf.train does
     try:
-        if not is_finished(trial.logdir):
+        if not is_done(trial):
             _restore_from_tune(tune.get_checkpoint(), trial.logdir)
             resume = os.path.exists(os.path.join(trial.logdir, "config.json"))
             run = experiment.prepare(trial.env_id, trial.algo, trial.total_steps, trial.seed,
@@ -259,7 +259,7 @@ def run_sweep_ray(trials, storage_path, threads_per_trial=1, address=None, max_f
     check_storage(trials, storage_path, address)
     check_trials(trials)
     from ray import tune
-    reused = [is_finished(t.logdir) for t in trials]
+    reused = [is_done(t) for t in trials]
     _init_ray(address, num_cpus)
     name = experiment_name(trials)
     path = os.path.join(storage_path, name)
@@ -289,7 +289,7 @@ def run_sweep_ray(trials, storage_path, threads_per_trial=1, address=None, max_f
         steps, final_return = progress_of(trial.logdir)
         if was_finished:
             results.append(TrialResult(trial, "reused", steps, final_return, 0.0, ""))
-        elif is_finished(trial.logdir):
+        elif is_done(trial):
             results.append(TrialResult(trial, "finished", steps, final_return,
                                        wall_sec.get(trial.logdir, 0.0), ""))
         else:

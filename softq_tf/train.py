@@ -14,12 +14,17 @@ finishes, a checkpoint at that step is written, and the process exits with code 
 second signal does not interrupt the checkpoint being written (SIGKILL does; the run then resumes
 from its previous checkpoint). A signal after the last step lets the export finish (exit code 0).
 
+``--resume --total_steps=N`` continues a finished or interrupted run to N steps: the same learner,
+optimizer state, replay pool and generators, ``progress.csv`` going on with every step once, and
+``config.json`` recording N and ``total_steps_history`` (every total the run was given).
+
 Bad flags, overrides, env ids and env arguments are found before TensorFlow is imported, so they
 fail within about a second. TensorFlow's own INFO logs (through absl: "Sharding callback duration"
 at every checkpoint, SavedModel's notes) are kept out of the progress lines.
 
 Exit codes: 0 success, 2 bad input (one line, no traceback: bad flags or overrides, an unknown env,
-a damaged config.json or no loadable checkpoint on --resume, an --init_from that is not a finished
+a damaged config.json or no loadable checkpoint on --resume, a --resume with a --total_steps below
+the steps done or with any other setting unlike the run's, an --init_from that is not a finished
 run of the same algorithm and spaces, a --logdir another live process is training in, naming its
 pid), 1 failure during training, 3 stopped by SIGTERM or SIGINT (checkpointed; resume with
 --resume).
@@ -43,7 +48,9 @@ flags.DEFINE_multi_string(
     "override", [], "key=value for any field of the algorithm's config (SQLConfig or DDPGConfig) "
     "or of LoopConfig; repeat the flag for several. Keys: " + "; ".join(
         f"{name}: {', '.join(keys)}" for name, keys in runs.override_keys().items()) + ".")
-flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir.")
+flags.DEFINE_bool("resume", False, "Continue from the newest valid checkpoint in --logdir, to "
+                  "the run's total or, with --total_steps, to that total (extending a finished "
+                  "run); any other setting given must match the run's.")
 flags.DEFINE_string("env_kwargs", "{}", "JSON object of keyword arguments for the env's "
                     "constructor, e.g. '{\"island_length\": 2.0}' (recorded in config.json).")
 flags.DEFINE_string("init_from", "", "Fine-tuning: start from the networks of this finished "
@@ -103,9 +110,21 @@ def main(argv):
         cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
     try:
         check_threads(FLAGS.threads)
-        run = runs.check_request(FLAGS.env, FLAGS.algo, FLAGS.total_steps, FLAGS.seed,
-                                 FLAGS.logdir, FLAGS.override, FLAGS.resume,
-                                 cli.parse_env_kwargs(FLAGS.env_kwargs), FLAGS.init_from)
+        given = {name: FLAGS[name].present for name in ("total_steps", "env", "algo", "seed",
+                                                           "override", "env_kwargs", "init_from")}
+        env_kwargs = cli.parse_env_kwargs(FLAGS.env_kwargs)
+        run = runs.check_request(FLAGS.env, FLAGS.algo,
+                                 FLAGS.total_steps if given["total_steps"] else None, FLAGS.seed,
+                                 FLAGS.logdir, FLAGS.override, FLAGS.resume, env_kwargs,
+                                 FLAGS.init_from)
+        if FLAGS.resume:  # what else was typed must agree with the run being continued
+            runs.check_unchanged(
+                run, env_id=FLAGS.env if given["env"] else None,
+                algo=FLAGS.algo if given["algo"] else None,
+                seed=FLAGS.seed if given["seed"] else None,
+                overrides=FLAGS.override if given["override"] else None,
+                env_kwargs=env_kwargs if given["env_kwargs"] else None,
+                init_from=FLAGS.init_from if given["init_from"] else None)
     except ValueError as e:
         cli.fail(2, e)  # before TensorFlow is imported: bad input fails within a second
     train_run(run)

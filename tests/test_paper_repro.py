@@ -220,3 +220,20 @@ def test_fig1_goal_summary_counts_each_goal_and_the_misses():
     assert summary["no_goal_fraction"] == pytest.approx(0.1)
     assert summary["all_goals_reached"]  # each goal in >= 10% of the episodes
     assert not fig1.goal_summary("run", [0, 1, 2, 0, 1, 2, 0, 1, 2, 2])["all_goals_reached"]
+
+
+def test_fig3_long_profile_is_the_quick_one_run_longer():
+    """The long profile continues the quick runs: the same trials in the same folders, longer."""
+    import dataclasses
+    from paper_repro import common, profiles
+    quick, long = profiles.FIG3["quick"], profiles.FIG3["long"]
+    assert {name: task["total_steps"] for name, task in long["tasks"].items()} == dict(
+        swimmer=500_000, maze=300_000)
+    short_runs, long_runs = (common.trials("out", preset, preset["seeds"], preset["tasks"])
+                             for preset in (quick, long))
+    assert short_runs.keys() == long_runs.keys()
+    for key, short in short_runs.items():
+        longer = long_runs[key]
+        assert [dataclasses.replace(t, total_steps=0) for t in short] == [
+            dataclasses.replace(t, total_steps=0) for t in longer]
+        assert all(t.total_steps > s.total_steps for s, t in zip(short, longer))

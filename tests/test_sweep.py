@@ -282,10 +282,31 @@ def test_out_dir_with_other_settings_is_refused_and_untouched(tmp_path):
                  f"--out_dir={tmp_path}", *(f"--override={o}" for o in SMALL),
                  "--override=hidden_sizes=32")
     assert_bad_input(result, f"{trial.logdir} holds a run made with other settings: "
-                             "hidden_sizes is [16] there, [32] here; total_steps is 300 there, "
-                             "400 here; pick another out_dir")
+                             "hidden_sizes is [16] there, [32] here; pick another out_dir")
     assert file_states([trial]) == before and sorted(os.listdir(tmp_path)) == ["runs"]
     sweep.check_trials([trial])  # the same settings are accepted
+
+
+def test_a_finished_trial_is_continued_to_a_larger_total(tmp_path):
+    short, = sweep.make_grid(tmp_path, ("ddpg",), (BANDIT,), (0,), 100, overrides=SMALL)
+    assert sweep.run_sweep([short])[0].status == "finished"
+    longer, = sweep.make_grid(tmp_path, ("ddpg",), (BANDIT,), (0,), 200, overrides=SMALL)
+    assert not sweep.is_done(longer) and sweep.is_done(short)
+    result, = sweep.run_sweep([longer])
+    assert result.status == "finished" and result.steps == 200, result
+    assert progress_steps(longer.logdir) == [50, 100, 150, 200]  # every step once
+    config = json.loads(open(os.path.join(longer.logdir, "config.json")).read())
+    assert config["loop"]["total_steps"] == 200 and config["total_steps_history"] == [100, 200]
+    with open(os.path.join(longer.logdir, "train.log")) as f:
+        attempts = f.read().split("--- softq_tf.sweep ")[1:]
+    assert len(attempts) == 2 and "--resume --" not in attempts[1] and (
+        "--total_steps=200" in attempts[1].splitlines()[0]
+        and attempts[1].splitlines()[0].endswith("--resume"))
+    assert f"resumed from {longer.logdir}/checkpoints/ckpt-100" in attempts[1]
+    assert sweep.run_sweep([longer])[0].status == "reused"
+    with pytest.raises(ValueError, match=r"holds a run made with other settings: 200 steps "
+                                         r"done there, total_steps 100 here"):
+        sweep.check_trials([short])  # fewer steps than done: refused, not restarted
 
 
 @pytest.mark.parametrize("kwargs,message", [

@@ -183,3 +183,85 @@ def test_a_second_process_on_a_live_run_folder_exits_2_naming_it_and_the_holder(
     step = stopped_step(log)
     assert progress_steps(logdir) == list(range(50, step + 1, 50))  # every row once
     assert (logdir / "config.json").read_bytes() == config
+
+
+def folder_state(folder):
+    """{relative path: bytes} of every file under ``folder`` but its lock file."""
+    return {str(path.relative_to(folder)): path.read_bytes()
+            for path in sorted(folder.rglob("*")) if path.is_file() and path.name != ".lock"}
+
+
+def comparable_rows(logdir):
+    """progress.csv's rows without the wall-clock columns."""
+    with open(logdir / "progress.csv") as f:
+        return [{k: v for k, v in row.items() if k not in ("steps_per_sec", "elapsed_sec")}
+                for row in csv.DictReader(f)]
+
+
+def checkpoint_values(prefix):
+    import tensorflow as tf
+    reader = tf.train.load_checkpoint(str(prefix))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if "save_counter" not in name}
+
+
+@pytest.fixture(scope="module")
+def extended(tmp_path_factory):
+    """A 200-step bandit run extended to 400 by ``--resume --total_steps=400``, and an
+    uninterrupted 400-step run (every bandit step ends an episode, so the 200-step run's last
+    checkpoint is at an episode boundary and the extension must match bit for bit)."""
+    root = tmp_path_factory.mktemp("extend")
+    short, whole = root / "short", root / "whole"
+    assert run_cli(f"--logdir={short}", "--total_steps=200", *RUN).returncode == 0
+    config_at_200 = json.loads((short / "config.json").read_text())
+    result = run_cli(f"--logdir={short}", "--resume", "--total_steps=400")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert run_cli(f"--logdir={whole}", "--total_steps=400", *RUN).returncode == 0
+    return dict(short=short, whole=whole, config_at_200=config_at_200, result=result)
+
+
+def test_resume_with_a_larger_total_extends_a_finished_run_bit_for_bit(extended):
+    import numpy as np
+    short, whole = extended["short"], extended["whole"]
+    assert f"resumed from {short}/checkpoints/ckpt-200" in extended["result"].stderr
+    assert comparable_rows(short) == comparable_rows(whole)  # every step once, same values
+    assert progress_steps(short) == list(range(50, 401, 50))
+    for name, value in checkpoint_values(whole / "checkpoints" / "ckpt-400").items():
+        np.testing.assert_array_equal(
+            value, checkpoint_values(short / "checkpoints" / "ckpt-400")[name], err_msg=name)
+    for name in ("replay.npz", "loop.json"):
+        assert ((short / "checkpoints" / f"ckpt-400.{name}").read_bytes()
+                == (whole / "checkpoints" / f"ckpt-400.{name}").read_bytes()), name
+    config = json.loads((short / "config.json").read_text())
+    assert config["loop"]["total_steps"] == 400 and config["total_steps_history"] == [200, 400]
+    assert extended["config_at_200"]["total_steps_history"] == [200]
+    exported = json.loads((short / "policy" / "assets" / "softq_tf.json").read_text())
+    assert exported["config"] == config  # the export is the extended run's
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--total_steps=300"], "--total_steps=300 is below the 400 steps the run in"),
+    (["--total_steps=600", "--override=hidden_sizes=32"],
+     "hidden_sizes is [16] there, [32] here; only --total_steps may change"),
+    (["--total_steps=600", "--seed=3"], "seed is 0 there, 3 here; only --total_steps may change"),
+    (["--total_steps=600", "--algo=ddpg"], "algo is 'sql' there, 'ddpg' here"),
+    (["--total_steps=600", "--env=softq_tf/MultiGoal-v0"],
+     'env is "softq_tf/ContinuousBandit-v0" there, "softq_tf/MultiGoal-v0" here'),
+])
+def test_extending_with_fewer_steps_or_other_settings_is_one_line_and_untouched(extended, args,
+                                                                                message):
+    before = folder_state(extended["short"])
+    result = run_cli(f"--logdir={extended['short']}", "--resume", *args)
+    assert result.returncode == 2, result.stderr[-2000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.stderr, (
+        result.stderr[-2000:])
+    assert folder_state(extended["short"]) == before
+
+
+def test_resume_given_the_run_own_settings_is_accepted(extended):
+    """Repeating the settings the run was made with (as the sweep does) is no change."""
+    result = run_cli(f"--logdir={extended['short']}", "--resume", "--total_steps=400", *RUN,
+                     "--seed=0", "--algo=sql")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not [line for line in result.stderr.splitlines() if line.startswith("error:")]
