@@ -36,8 +36,8 @@ import time
 from absl import app, flags
 
 from softq_tf import sweep
-from softq_tf.files import write_json_atomic
-from softq_tf.progress import read_progress
+from softq_tf.training.files import write_json_atomic
+from softq_tf.training.progress import read_progress
 
 flags.DEFINE_integer("steps", 5000, "Environment steps per trial.")
 flags.DEFINE_bool("quick", False, "A smoke run: two trials of 300 steps, one round (A, B).")

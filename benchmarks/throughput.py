@@ -32,10 +32,12 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from softq_tf import (DDPGConfig, DDPGLearner, EnvSpec, LoopConfig, SoftQLearner,  # noqa: E402
-                      SQLConfig, export, train, xla_cpu)
-from softq_tf.experiment import make_env  # noqa: E402
-from softq_tf.files import write_json_atomic  # noqa: E402
-from softq_tf.progress import read_progress  # noqa: E402
+                      SQLConfig, train)
+from softq_tf.running import xla_cpu  # noqa: E402
+from softq_tf.running.experiment import make_env  # noqa: E402
+from softq_tf.training import export  # noqa: E402
+from softq_tf.training.files import write_json_atomic  # noqa: E402
+from softq_tf.training.progress import read_progress  # noqa: E402
 
 flags.DEFINE_string("out", "benchmarks/results/throughput.json", "JSON file for the results.")
 flags.DEFINE_bool("quick", False, "Fewer repeats and a smaller scaling table (a smoke run).")

@@ -14,8 +14,9 @@ import numpy as np
 from absl import flags
 
 from paper_repro import figure_files, profiles
-from softq_tf import cli, sweep
-from softq_tf.progress import read_progress
+from softq_tf import sweep
+from softq_tf.running import cli
+from softq_tf.training.progress import read_progress
 
 flags.DEFINE_string("profile", "quick", "Run lengths and settings: smoke (seconds, checks the "
                     "pipeline), quick (minutes to hours on a laptop CPU), long (Figures 3 and 6: "
@@ -48,7 +49,7 @@ def seeds(preset):
 
 
 def trials(root, preset, seed_list, tasks, algos=("sql", "ddpg")):
-    """The figure's runs as :class:`softq_tf.sweep.Trial` lists, one per (algorithm, task).
+    """The figure's runs as :class:`softq_tf.running.trials.Trial` lists, one per (algorithm, task).
 
     Args:
       root: the figure's output folder; runs go to ``root/runs/<algo>/<env name>/seed<k>``.
@@ -150,7 +151,7 @@ def or_exit(function, *args):
 
 
 def progress(trial):
-    """The run's ``progress.csv`` as {column: numpy array} (see softq_tf.progress.read_progress)."""
+    """The run's ``progress.csv`` as {column: numpy array} (see softq_tf.training.progress.read_progress)."""
     return {k: np.asarray(v) for k, v in read_progress(trial.logdir).items()}
 
 

@@ -25,7 +25,8 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from paper_repro import common, figure_files, profiles  # noqa: E402
-from softq_tf import envs, evaluation  # noqa: E402
+from softq_tf import envs  # noqa: E402
+from softq_tf.training import evaluation  # noqa: E402
 from softq_tf.envs.multigoal import GOALS, goal_distance_cost  # noqa: E402
 
 flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help

@@ -30,7 +30,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from paper_repro import figure_files  # noqa: E402
-from softq_tf import cli, envs  # noqa: E402
+from softq_tf import envs  # noqa: E402
+from softq_tf.running import cli  # noqa: E402
 
 flags.adopt_module_key_flags(figure_files)  # --out_dir: listed by --help
 

@@ -27,7 +27,8 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from paper_repro import common, figure_files, profiles  # noqa: E402
-from softq_tf import evaluation, experiment  # noqa: E402
+from softq_tf.running import experiment  # noqa: E402
+from softq_tf.training import evaluation  # noqa: E402
 
 flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 

@@ -48,7 +48,9 @@ from absl import app, flags
 
 from paper_repro import common, figure_files, pretraining, profiles
 from paper_repro.fig3 import COLORS
-from softq_tf import evaluation, experiment, load_policy
+from softq_tf import load_policy
+from softq_tf.running import experiment
+from softq_tf.training import evaluation
 
 flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 
@@ -71,7 +73,7 @@ def column_title(alpha):
 
 def trace_episode(env, policy, rng, seed):
     """One episode of ``policy`` from a reset with ``seed``, its noise xi drawn from ``rng``
-    (:func:`softq_tf.evaluation.rollout`).
+    (:func:`softq_tf.training.evaluation.rollout`).
 
     Returns:
       (the centre-of-mass xy at the reset and after every step, relative to the reset position,

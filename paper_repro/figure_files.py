@@ -8,7 +8,7 @@ import os
 
 from absl import flags
 
-from softq_tf.files import write_json_atomic
+from softq_tf.training.files import write_json_atomic
 
 flags.DEFINE_string("out_dir", None, "Output folder for the figure (png, pdf, json) and, for the "
                     "figures that train, runs/ (default: out/<figure>; fig6 and fig7 use out/fig3 "

@@ -12,7 +12,7 @@ def variant(alpha):
 
 
 def trials(root, preset, seed_list, alphas):
-    """The pretraining runs as :class:`softq_tf.sweep.Trial` lists.
+    """The pretraining runs as :class:`softq_tf.running.trials.Trial` lists.
 
     Args:
       root: the figure's output folder.

@@ -1,6 +1,11 @@
 """softq-tf: soft Q-learning with deep energy-based policies (Haarnoja et al., ICML 2017) in TF 2,
 and the paper's DDPG baseline.
 
+Parts, each importing only those listed before it: ``envs`` (the tasks), ``learners`` (the
+paper's equations and the two learners), ``training`` (the environment loop and what it writes),
+``running`` (a run end to end, sweeps); the commands users type sit on top as modules of their own
+(``python -m softq_tf.train``, ``evaluate``, ``sweep``).
+
 Importing the package registers the ``softq_tf/`` Gymnasium environments; nothing else happens.
 The public names below load their modules, and TensorFlow with them, on first use (PEP 562), so
 ``import softq_tf.envs`` and ``gym.make("softq_tf/...")`` never import TensorFlow; nor do the
@@ -12,19 +17,21 @@ from softq_tf.envs import ENV_IDS, register_envs
 
 # Public name -> the module that defines it.
 _EXPORTS = {
-    "NoUsableCheckpointError": "checkpoint",
-    "DDPGConfig": "configs", "LoopConfig": "configs", "SQLConfig": "configs",
-    "DDPGLearner": "ddpg",
-    "load_pretrained": "experiment",
-    "evaluate": "evaluation", "rollout": "evaluation",
-    "load_policy": "export", "load_q_function": "export", "save_policy": "export",
-    "save_q_function": "export",
-    "Learner": "learner",
-    "LoopCallback": "loop", "NonFiniteError": "loop", "StopRequested": "loop", "train": "loop",
-    "DeterministicPolicy": "policies", "SamplingPolicy": "policies",
-    "ReplayBuffer": "replay",
-    "EnvSpec": "specs",
-    "SoftQLearner": "sql",
+    "DDPGConfig": "learners.configs", "LoopConfig": "learners.configs",
+    "SQLConfig": "learners.configs",
+    "DDPGLearner": "learners.ddpg",
+    "Learner": "learners.learner",
+    "DeterministicPolicy": "learners.policies", "SamplingPolicy": "learners.policies",
+    "EnvSpec": "learners.specs",
+    "SoftQLearner": "learners.sql",
+    "NoUsableCheckpointError": "training.checkpoint",
+    "evaluate": "training.evaluation", "rollout": "training.evaluation",
+    "load_policy": "training.export", "load_q_function": "training.export",
+    "save_policy": "training.export", "save_q_function": "training.export",
+    "LoopCallback": "training.loop", "NonFiniteError": "training.loop",
+    "StopRequested": "training.loop", "train": "training.loop",
+    "ReplayBuffer": "training.replay",
+    "load_pretrained": "running.experiment",
 }
 
 register_envs()

@@ -34,7 +34,8 @@ import signal
 
 from absl import app, flags, logging
 
-from softq_tf import cli, files, runs
+from softq_tf.running import cli, runs
+from softq_tf.training import files
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id with a bounded Box action "
@@ -71,7 +72,7 @@ class SignalStop:
     """A context manager: inside its block, SIGTERM and SIGINT request a clean stop instead of
     ending the process; the previous handlers are restored on exit.
 
-    Pass it as ``stop`` to :func:`softq_tf.experiment.execute`: calling it tells whether a signal
+    Pass it as ``stop`` to :func:`softq_tf.running.experiment.execute`: calling it tells whether a signal
     arrived, which the training loop checks before every step. Repeated signals change nothing.
 
     Attributes:
@@ -132,10 +133,11 @@ def main(argv):
 
 def train_run(run):
     """Imports TensorFlow, seeds the global generators with the run's seed, checks ``init_from``
-    and trains ``run`` (a validated :class:`softq_tf.runs.Run`), ending the process on an error
+    and trains ``run`` (a validated :class:`softq_tf.running.runs.Run`), ending the process on an error
     with its exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
-    from softq_tf import checkpoint, experiment, loop
+    from softq_tf.running import experiment
+    from softq_tf.training import checkpoint, loop
 
     experiment.set_up_process(run.seed, FLAGS.threads)
     try:

@@ -34,9 +34,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from softq_tf import (EnvSpec, LoopConfig, NoUsableCheckpointError, ReplayBuffer, SoftQLearner,
-                      SQLConfig, experiment, load_policy, load_q_function, save_policy,
-                      save_q_function, train)
+from softq_tf import (EnvSpec, LoopConfig, NoUsableCheckpointError, ReplayBuffer, SoftQLearner, SQLConfig, load_policy, load_q_function, save_policy, save_q_function, train)
+from softq_tf.running import experiment
 from test_loop import CounterEnv, make_learner, small_loop
 
 BOX = gym.spaces.Box(-1, 1, (2,), np.float32)
@@ -195,7 +194,7 @@ def test_cli_bad_input_is_one_line_exit_2_and_changes_nothing(tmp_path, make_arg
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
-    # Only the run folder's lock file may appear (softq_tf.files.hold_run_folder: it stays, as
+    # Only the run folder's lock file may appear (softq_tf.training.files.hold_run_folder: it stays, as
     # deleting it would race with another process taking the lock).
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock"}
     assert after == before

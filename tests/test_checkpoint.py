@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from conftest import assert_same_state
 from softq_tf import NoUsableCheckpointError, train
-from softq_tf.checkpoint import Checkpointer, checkpoint_steps
+from softq_tf.training.checkpoint import Checkpointer, checkpoint_steps
 from test_loop import CounterEnv, make_learner, small_loop
 
 

@@ -8,7 +8,7 @@ import pytest
 from absl import logging as absl_logging
 
 import softq_tf
-from softq_tf import cli
+from softq_tf.running import cli
 
 
 def record(pathname, level):

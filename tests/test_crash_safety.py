@@ -2,7 +2,7 @@
 
 Kill points: inside a checkpoint save between the side files and the TensorFlow files, and between
 the TensorFlow files and the manager's state file (``SOFTQ_TF_TEST_CRASH_AT``, see
-:mod:`softq_tf.checkpoint`), and from outside at whatever the run is doing once a checkpoint appears,
+:mod:`softq_tf.training.checkpoint`), and from outside at whatever the run is doing once a checkpoint appears,
 followed by a truncated newest checkpoint (the killed process's run folder lock does not block the
 resume).
 """
@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from softq_tf.checkpoint import CRASH_ENV_VAR, checkpoint_steps
-from softq_tf.files import LOCK_FILE
+from softq_tf.training.checkpoint import CRASH_ENV_VAR, checkpoint_steps
+from softq_tf.training.files import LOCK_FILE
 
 RUN = ["--env=softq_tf/ContinuousBandit-v0", "--override=min_pool=50", "--override=log_every=50",
        "--override=checkpoint_every=100", "--override=hidden_sizes=16",

@@ -1,4 +1,4 @@
-"""The evaluation CLI: it rolls out an exported policy as softq_tf.loop.evaluate does, and bad input
+"""The evaluation CLI: it rolls out an exported policy as softq_tf.training.loop.evaluate does, and bad input
 is one line with exit code 2."""
 import importlib.util
 import os
@@ -8,7 +8,9 @@ import sys
 
 import pytest
 
-from softq_tf import experiment, load_policy, loop
+from softq_tf import load_policy
+from softq_tf.running import experiment
+from softq_tf.training import loop
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 EPISODE = re.compile(r"episode (\d+) \(reset seed (\d+)\): return (\S+), length (\d+)")

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from softq_tf import EnvSpec, SoftQLearner, experiment
-from softq_tf.checkpoint import checkpoint_steps
-from softq_tf.files import LOCK_FILE, RunFolderBusyError, hold_run_folder
+from softq_tf import EnvSpec, SoftQLearner
+from softq_tf.running import experiment
+from softq_tf.training.checkpoint import checkpoint_steps
+from softq_tf.training.files import LOCK_FILE, RunFolderBusyError, hold_run_folder
 
 
 def test_overrides_are_typed_and_routed():

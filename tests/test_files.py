@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from softq_tf.files import (LOCK_FILE, RunFolderBusyError, hold_run_folder, write_atomic,
+from softq_tf.training.files import (LOCK_FILE, RunFolderBusyError, hold_run_folder, write_atomic,
                             write_json_atomic)
 
 

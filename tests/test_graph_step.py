@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from softq_tf import ReplayBuffer, graph_step
-from softq_tf.graph_step import TrainAndAct
+from softq_tf import ReplayBuffer
+from softq_tf.training import graph_step
+from softq_tf.training.graph_step import TrainAndAct
 from test_loop import make_learner
 
 

@@ -24,7 +24,7 @@ def test_envs_are_made_without_importing_tensorflow():
 
 
 def test_public_names_load_their_modules_and_unknown_names_are_errors():
-    from softq_tf import sql
+    from softq_tf.learners import sql
 
     assert softq_tf.SoftQLearner is sql.SoftQLearner
     assert set(softq_tf.__all__) <= set(dir(softq_tf))

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from softq_tf import kernels
+from softq_tf.learners import kernels
 
 
 def numpy_kernel(xs, ys, h_min):

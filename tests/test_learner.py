@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from softq_tf import DDPGConfig, DDPGLearner, Learner, SoftQLearner, SQLConfig
-from softq_tf.learner import LearnerBase
+from softq_tf.learners.learner import LearnerBase
 
 CONFIGS = {SoftQLearner: SQLConfig(hidden_sizes=(8, 8), kernel_particles=4, value_particles=4,
                                    jit_compile=False, noise_set_size=3),

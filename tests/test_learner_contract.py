@@ -12,7 +12,7 @@ import pytest
 from conftest import assert_same_state, assert_same_values, learner_state, make_batch
 from softq_tf import (DDPGConfig, DDPGLearner, EnvSpec, ReplayBuffer, SoftQLearner, SQLConfig,
                       save_policy, save_q_function)
-from softq_tf.checkpoint import Checkpointer
+from softq_tf.training.checkpoint import Checkpointer
 from test_loop import assert_resume_at_step_20_is_bit_identical
 
 ALGOS = ("sql", "ddpg")

@@ -10,7 +10,7 @@ import tensorflow as tf
 from conftest import assert_same_state
 from softq_tf import LoopConfig, NonFiniteError, ReplayBuffer, SoftQLearner, SQLConfig, train
 from softq_tf import DDPGConfig, DDPGLearner, EnvSpec, LoopCallback, StopRequested
-from softq_tf.checkpoint import checkpoint_steps, verify
+from softq_tf.training.checkpoint import checkpoint_steps, verify
 
 
 class CounterEnv(gym.Env):

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from softq_tf import kernels, losses
+from softq_tf.learners import kernels, losses
 
 
 def uniform_actions(shape, seed=0):

@@ -5,7 +5,8 @@ import keras
 import numpy as np
 import pytest
 
-from softq_tf import EnvSpec, networks
+from softq_tf import EnvSpec
+from softq_tf.learners import networks
 
 
 @pytest.fixture

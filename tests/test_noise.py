@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from softq_tf import noise
+from softq_tf.learners import noise
 
 
 def draws(process, steps, seed=0):

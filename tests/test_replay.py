@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from softq_tf import ReplayBuffer
-from softq_tf.replay import pack_transition
+from softq_tf.training.replay import pack_transition
 
 
 def fill(buffer, n, start=0):

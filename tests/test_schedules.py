@@ -2,7 +2,7 @@
 import pytest
 import tensorflow as tf
 
-from softq_tf import schedules
+from softq_tf.learners import schedules
 
 
 @pytest.mark.parametrize("step,expected", [(0, 10.0), (50, 100.0), (25, 10.0 * 10 ** 0.5),

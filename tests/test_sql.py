@@ -8,7 +8,8 @@ import tensorflow as tf
 
 import keras
 from conftest import make_batch
-from softq_tf import EnvSpec, SoftQLearner, SQLConfig, networks, sql
+from softq_tf import EnvSpec, SoftQLearner, SQLConfig
+from softq_tf.learners import networks, sql
 from softq_tf.envs import bandit
 
 
@@ -246,7 +247,7 @@ def hand_mlp(p, obs, x):
 
 def test_one_update_on_constant_layers_matches_the_papers_equations_by_hand():
     """Q loss (eq. 10-11) and the sampler's step (eq. 13-14, RBF kernel with the median bandwidth
-    of softq_tf.kernels) of one update, computed here in numpy, against the learner's; SGD with
+    of softq_tf.learners.kernels) of one update, computed here in numpy, against the learner's; SGD with
     learning rate 1 in place of Adam makes the sampler's weight change minus its gradient."""
     reward_scale, discount, eps, h_min = 2.0, 0.9, 1e-6, 1e-3
     config = SQLConfig(hidden_sizes=(2,), value_particles=2, kernel_particles=3,

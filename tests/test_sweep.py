@@ -27,9 +27,11 @@ import time
 import pytest
 
 from conftest import assert_bad_input_before_tensorflow
-from softq_tf import experiment, sweep
-from softq_tf.checkpoint import CRASH_ENV_VAR
-from softq_tf.files import write_json_atomic
+from softq_tf import sweep
+from softq_tf.running import sweep_local
+from softq_tf.running import experiment
+from softq_tf.training.checkpoint import CRASH_ENV_VAR
+from softq_tf.training.files import write_json_atomic
 
 BANDIT = "softq_tf/ContinuousBandit-v0"
 # Tiny and without XLA (each compile costs seconds); checkpoints at 150 and 300, none at 200.
@@ -362,11 +364,11 @@ def test_a_trial_stopped_by_a_signal_fails_with_the_stop_as_its_reason(tmp_path)
     stop = "stopped by SIGTERM at step 73; checkpoint written, continue with --resume"
     with open(log, "a") as f:
         f.write(f"--- softq_tf.sweep attempt 2\nI step 50/300\nerror: {stop}\n")
-    assert sweep._failure_reason(str(log), offset, 3) == stop
+    assert sweep_local._failure_reason(str(log), offset, 3) == stop
 
 
 def test_stopping_the_sweep_terminates_its_trials_then_kills_those_that_linger(monkeypatch):
-    monkeypatch.setattr(sweep, "_STOP_GRACE_SEC", 2.0)
+    monkeypatch.setattr(sweep_local, "_STOP_GRACE_SEC", 2.0)
     script = ("import signal, sys, time; signal.signal(signal.SIGTERM, {}); "
               "print('ready', flush=True); time.sleep(60)")
     clean, stubborn = (subprocess.Popen([sys.executable, "-c", script.format(handler)],
@@ -374,7 +376,7 @@ def test_stopping_the_sweep_terminates_its_trials_then_kills_those_that_linger(m
                        for handler in ("lambda *_: sys.exit(3)", "signal.SIG_IGN"))
     for process in (clean, stubborn):
         assert process.stdout.readline() == "ready\n"
-    sweep._stop([sweep._Process(process, "", 0, 0.0) for process in (clean, stubborn)])
+    sweep_local._stop([sweep_local._Process(process, "", 0, 0.0) for process in (clean, stubborn)])
     assert clean.returncode == 3  # as the training CLI does after its checkpoint
     assert stubborn.returncode == -signal.SIGKILL
     for process in (clean, stubborn):

@@ -1,4 +1,4 @@
-"""softq_tf.sweep_ray: the Ray Tune engine, on a local Ray instance (2 CPUs, no dashboard).
+"""softq_tf.running.sweep_ray: the Ray Tune engine, on a local Ray instance (2 CPUs, no dashboard).
 
 The tests share one module-scoped Ray instance (each start costs seconds). Trials are tiny
 (ContinuousBandit-v0, tiny networks, no XLA) and write the local engine's run folders.
@@ -15,8 +15,9 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
-from softq_tf import sweep, sweep_ray  # noqa: E402
-from softq_tf.loop import LoopCallback  # noqa: E402
+from softq_tf import sweep  # noqa: E402
+from softq_tf.running import sweep_ray  # noqa: E402
+from softq_tf.training.loop import LoopCallback  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -100,7 +101,7 @@ class _Interrupt(LoopCallback):
 
 
 def interrupted_trial(config):
-    """Tune trial: :func:`softq_tf.sweep_ray.run_trial` with an :class:`_Interrupt`; the seed
+    """Tune trial: :func:`softq_tf.running.sweep_ray.run_trial` with an :class:`_Interrupt`; the seed
     chooses how (0 raises, 1 is killed)."""
     logdir = config["trial"]["logdir"]
     os.makedirs(logdir, exist_ok=True)

@@ -13,8 +13,8 @@ import time
 import pytest
 
 from conftest import assert_bad_input_before_tensorflow
-from softq_tf.checkpoint import checkpoint_steps
-from softq_tf.configs import DDPGConfig, LoopConfig, SQLConfig
+from softq_tf.training.checkpoint import checkpoint_steps
+from softq_tf.learners.configs import DDPGConfig, LoopConfig, SQLConfig
 from test_crash_safety import RUN, command, resume_and_check
 
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")

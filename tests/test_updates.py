@@ -3,7 +3,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from softq_tf import updates
+from softq_tf.learners import updates
 
 
 def model_and_target():

@@ -1,6 +1,6 @@
 """xla_cpu: the XNNPACK fusion flag is added once, never over the user's choice, and only on a
 verified TensorFlow version (XLA aborts on unknown flags)."""
-from softq_tf import xla_cpu
+from softq_tf.running import xla_cpu
 
 
 def test_adds_the_flag_once_beside_other_flags():

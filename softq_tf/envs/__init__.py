@@ -6,6 +6,8 @@ Importing ``softq_tf`` calls :func:`register_envs`; calling it again is harmless
 Following Gymnasium, a task whose reward or dynamics change gets a new version: the swimmer and the
 quadruped tasks are at v1 since their rewards moved from one link's frame to the centre of mass.
 Asking for an older version gets Gymnasium's own error naming the current one.
+
+May import: Gymnasium and MuJoCo, nothing else of softq_tf: every other part builds on the tasks.
 """
 import gymnasium as gym
 

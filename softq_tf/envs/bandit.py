@@ -2,7 +2,7 @@
 
 With discount 0 the soft Q-function is Q(a) = r(a) / alpha, and the energy-based policy of the paper is
 pi(a) = exp(r(a) / alpha) / Z on [-1, 1]. With the tanh correction of the SVGD target (see
-:func:`softq_tf.losses.squashed_log_density`) the sampler's target is exp(r(a) / alpha) (1 - a^2) / Z,
+:func:`softq_tf.learners.losses.squashed_log_density`) the sampler's target is exp(r(a) / alpha) (1 - a^2) / Z,
 which :func:`target_density` evaluates for tests and checks by quadrature.
 """
 import gymnasium as gym
