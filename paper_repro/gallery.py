@@ -1,0 +1,86 @@
+"""Rebuilds the README's gallery: each figure's picture at a profile (quick by default), shrunk to
+at most 900 pixels wide and under 300 KB, as ``docs/images/<figure>.png``.
+
+    python -m paper_repro.gallery [--figures=fig1,fig2,fig4] [--profile=quick] [--plot_only]
+
+Each figure is rebuilt by its own script (``python -m paper_repro.<figure> --profile=...`` into
+its default folder ``out/<figure>``, reusing finished runs), so the gallery shows what the scripts
+write, never a picture made apart from its numbers. Figures whose runs take hours (fig3, fig5, ...)
+are listed explicitly; ``--plot_only`` redraws from finished runs without training. A figure whose
+script fails is reported and skipped; the exit code is then 1.
+"""
+import os
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+from softq_tf.running import cli  # noqa: E402
+
+# Figure -> the folder its script writes by default (fig6 and fig7 share fig3's and fig5's).
+FOLDERS = dict(fig1="fig1", fig2="fig2", fig3="fig3", fig4="fig4", fig5="fig5", fig6="fig3",
+               fig7="fig5", compose="compose")
+TRAINS_NOTHING = ("fig2", "fig4")  # renders: no --profile
+MAX_WIDTH_PX, MAX_BYTES = 900, 300_000
+IMAGES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                      "images")
+
+flags.DEFINE_list("figures", ["fig1", "fig2", "fig4"], "Figures to rebuild, from: "
+                  + ", ".join(FOLDERS) + ".")
+flags.DEFINE_string("profile", "quick", "The figure scripts' --profile.")
+flags.DEFINE_bool("plot_only", False, "Pass --plot_only: redraw from finished runs, never train.")
+FLAGS = flags.FLAGS
+
+
+def shrink(source, target):
+    """Writes the PNG ``source`` to ``target`` at most :data:`MAX_WIDTH_PX` wide and checks it is
+    under :data:`MAX_BYTES`; returns its size in bytes."""
+    image = plt.imread(source)
+    height, width = image.shape[:2]
+    scale = min(1.0, MAX_WIDTH_PX / width)
+    fig = plt.figure(figsize=(width * scale / 100, height * scale / 100), dpi=100)
+    fig.figimage(image, resize=True)
+    fig.savefig(target, dpi=100)
+    plt.close(fig)
+    size = os.path.getsize(target)
+    if size > MAX_BYTES:
+        raise ValueError(f"{target} is {size} bytes, over {MAX_BYTES}")
+    return size
+
+
+def rebuild(figure):
+    """Runs the figure's script; returns its PNG's path (RuntimeError naming its last line)."""
+    command = [sys.executable, "-m", f"paper_repro.{figure}"]
+    if figure not in TRAINS_NOTHING:
+        command += [f"--profile={FLAGS.profile}"] + (["--plot_only"] if FLAGS.plot_only else [])
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode:
+        lines = result.stderr.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else f"exit code {result.returncode}")
+    return os.path.join("out", FOLDERS[figure], f"{figure}.png")
+
+
+def main(argv):
+    if len(argv) > 1:
+        cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
+    unknown = [f for f in FLAGS.figures if f not in FOLDERS]
+    if unknown:
+        cli.fail(2, f"--figures: {', '.join(unknown)} unknown: allowed are {', '.join(FOLDERS)}")
+    os.makedirs(IMAGES, exist_ok=True)
+    failed = []
+    for figure in FLAGS.figures:
+        try:
+            size = shrink(rebuild(figure), os.path.join(IMAGES, f"{figure}.png"))
+            print(f"{figure}: docs/images/{figure}.png ({size // 1000} KB)")
+        except (RuntimeError, ValueError, OSError) as e:
+            failed.append(figure)
+            print(f"error: {figure}: {e}", file=sys.stderr)
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    app.run(main, flags_parser=cli.parse_flags)
