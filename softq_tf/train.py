@@ -13,6 +13,8 @@ finishes, a checkpoint at that step is written, and the process exits with code 
 ``error: stopped by SIGTERM at step N; ...``; ``--resume`` continues from exactly that step. A
 second signal does not interrupt the checkpoint being written (SIGKILL does; the run then resumes
 from its previous checkpoint). A signal after the last step lets the export finish (exit code 0).
+A process started with ``SOFTQ_TF_STOP_WITH_PARENT=<pid>`` (the local sweep's trials) gets that
+SIGTERM when its parent dies, however it dies (:func:`softq_tf.running.cli.stop_with_parent`).
 
 ``--resume --total_steps=N`` continues a finished or interrupted run to N steps: the same learner,
 optimizer state, replay pool and generators, ``progress.csv`` going on with every step once, and
@@ -107,6 +109,7 @@ class SignalStop:
 def main(argv):
     """Checks every flag, the env and the configs, then imports TensorFlow and trains; see the
     module doc for the exit codes."""
+    cli.stop_with_parent()
     if len(argv) > 1:
         cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
     try:

@@ -12,7 +12,9 @@ The run tests share one module-scoped history of real training processes (Contin
 3. the sweep CLI on the grid of seed 0 (from a grid file): everything is reused, no process starts
    and no file in the run folders changes.
 """
+import contextlib
 import csv
+import ctypes
 import dataclasses
 import json
 import logging
@@ -31,7 +33,7 @@ from softq_tf import sweep
 from softq_tf.running import sweep_local
 from softq_tf.running import experiment
 from softq_tf.training.checkpoint import CRASH_ENV_VAR
-from softq_tf.training.files import write_json_atomic
+from softq_tf.training.files import LOCK_FILE, write_json_atomic
 
 BANDIT = "softq_tf/ContinuousBandit-v0"
 # Tiny and without XLA (each compile costs seconds); checkpoints at 150 and 300, none at 200.
@@ -381,3 +383,104 @@ def test_stopping_the_sweep_terminates_its_trials_then_kills_those_that_linger(m
     assert stubborn.returncode == -signal.SIGKILL
     for process in (clean, stubborn):
         process.stdout.close()
+
+
+@contextlib.contextmanager
+def adopting_orphans():
+    """Makes this process, inside the block, the reaper of its descendants' orphans (Linux
+    ``PR_SET_CHILD_SUBREAPER``), so that a test can wait for the trials of a sweep it killed and
+    read their exit codes."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    set_child_subreaper = 36  # from <linux/prctl.h>
+    assert libc.prctl(set_child_subreaper, 1, 0, 0, 0) == 0, ctypes.get_errno()
+    try:
+        yield
+    finally:
+        libc.prctl(set_child_subreaper, 0, 0, 0, 0)
+
+
+def exit_code_within(pid, seconds):
+    """The exit code of child ``pid`` once it ends (None if it runs ``seconds`` longer)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.1)
+    return None
+
+
+def paused_at_their_first_row(driver, logdirs):
+    """Waits until each trial of the sweep ``driver`` has a progress row, pausing (SIGSTOP) each
+    one that has, so that none runs to its end while another one starts; returns their pids."""
+    pids, deadline = {}, time.monotonic() + 240
+    while len(pids) < len(logdirs):
+        assert time.monotonic() < deadline and driver.poll() is None
+        for logdir in logdirs:
+            if logdir not in pids and (logdir / "progress.csv").exists() and progress_steps(
+                    logdir):
+                pids[logdir] = int((logdir / LOCK_FILE).read_text())
+                os.kill(pids[logdir], signal.SIGSTOP)
+        time.sleep(0.1)
+    return [pids[logdir] for logdir in logdirs]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_trials_stop_with_a_killed_sweep_and_the_rerun_resumes_them(tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "softq_tf.sweep", "--algos=ddpg", f"--envs={BANDIT}",
+               "--seeds=0,1", "--total_steps=300", f"--out_dir={out}", "--parallel=2",
+               "--threads_per_trial=1", *[f"--override={o}" for o in SMALL]]
+    logdirs = [out / "runs" / "ddpg" / "ContinuousBandit-v0" / f"seed{s}" for s in (0, 1)]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    with adopting_orphans(), open(tmp_path / "first.log", "w") as log:
+        driver = subprocess.Popen(command, stdout=log, stderr=log, env=env)
+        trial_pids = paused_at_their_first_row(driver, logdirs)
+        for pid in trial_pids:
+            os.kill(pid, signal.SIGCONT)
+        driver.kill()  # SIGKILL: the sweep gets no chance to stop its trials itself
+        driver.wait()
+        # Their parent gone, the trials get SIGTERM from the kernel: checkpoint, exit 3.
+        assert [exit_code_within(pid, 60) for pid in trial_pids] == [3, 3]
+    for logdir in logdirs:
+        stop = re.findall(r"error: stopped by SIGTERM at step (\d+)", (logdir / "train.log")
+                          .read_text())
+        assert len(stop) == 1 and int(stop[0]) < 300
+        assert (logdir / "checkpoints" / f"ckpt-{stop[0]}.index").exists()
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert [(r["seed"], r["status"]) for r in summary_rows(out / "sweep_summary.csv")] == [
+        ("0", "finished"), ("1", "finished")]
+    for logdir in logdirs:
+        assert "resumed from" in (logdir / "train.log").read_text()
+        assert progress_steps(logdir) == LOG_STEPS  # every step exactly once
+
+
+_HOLD = """import sys, time
+from softq_tf.training.files import hold_run_folder
+with hold_run_folder(sys.argv[1]):
+    print("holding", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+def test_a_trial_whose_folder_a_live_process_holds_waits_for_it(tmp_path):
+    trial, = sweep.make_grid(tmp_path, ("ddpg",), (BANDIT,), (0,), 100, overrides=SMALL)
+    os.makedirs(trial.logdir)
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD, trial.logdir, "3"],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline() == "holding\n"
+    absl_logger, handler = logging.getLogger("absl"), _Lines()
+    absl_logger.addHandler(handler)
+    try:
+        result, = sweep.run_sweep([trial], summary_path=tmp_path / "summary.csv")
+    finally:
+        absl_logger.removeHandler(handler)
+    assert holder.wait() == 0 and holder.stdout.read() == ""
+    holder.stdout.close()
+    assert result.status == "finished" and result.steps == 100, result
+    assert summary_rows(tmp_path / "summary.csv")[0]["status"] == "finished"
+    waits = [line for line in handler.lines if "waiting for it to end" in line]
+    assert len(waits) == 1 and f"{trial.logdir} is in use by process {holder.pid}" in waits[0]
+    with open(os.path.join(trial.logdir, "train.log")) as f:
+        assert f.read().count("--- softq_tf.sweep ") == 1  # started once, after the release

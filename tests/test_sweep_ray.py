@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -17,7 +18,9 @@ ray = pytest.importorskip("ray")
 
 from softq_tf import sweep  # noqa: E402
 from softq_tf.running import sweep_ray  # noqa: E402
+from softq_tf.training.files import LOCK_FILE, copy_atomic  # noqa: E402
 from softq_tf.training.loop import LoopCallback  # noqa: E402
+from softq_tf.training.progress import checkpoint_steps  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -217,3 +220,134 @@ def test_experiment_name_is_the_grids(tmp_path):
     assert sweep_ray.experiment_name(grid(tmp_path)) == sweep_ray.experiment_name(grid(tmp_path))
     assert (sweep_ray.experiment_name(grid(tmp_path, seeds=(0,)))
             != sweep_ray.experiment_name(grid(tmp_path)))
+
+
+def node_recording_trial(config):
+    """Tune trial: :func:`softq_tf.running.sweep_ray.run_trial`, each attempt first appending
+    the id of the Ray node it runs on to ``<logdir>/nodes.txt``."""
+    logdir = config["trial"]["logdir"]
+    os.makedirs(logdir, exist_ok=True)
+    with open(os.path.join(logdir, "nodes.txt"), "a") as f:
+        f.write(ray.get_runtime_context().get_node_id() + "\n")
+    sweep_ray.run_trial(config)
+
+
+def attempt_nodes(logdir):
+    try:
+        with open(os.path.join(logdir, "nodes.txt")) as f:
+            return f.read().split()
+    except FileNotFoundError:
+        return []
+
+
+@pytest.fixture
+def two_nodes():
+    """A Ray cluster of two nodes of one CPU each on this machine (Ray's test cluster), this
+    process its driver; yields (cluster, the node that is not the head)."""
+    from ray.cluster_utils import Cluster
+    ray.shutdown()  # the module's local instance (local_ray), if an earlier test started it
+    cluster = Cluster(initialize_head=True, head_node_args=dict(num_cpus=1))
+    worker = cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, log_to_driver=False)
+    yield cluster, worker
+    ray.shutdown()
+    cluster.shutdown()
+
+
+def remove_when_checkpointed(cluster, worker, trials, storage, removed):
+    """Removes ``worker`` from ``cluster`` once the trial running on it has handed Tune a
+    checkpoint; then puts (its trial, the newest checkpoint step in its folder) in ``removed``."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        on_worker = [t for t in trials if worker.node_id in attempt_nodes(t.logdir)]
+        kept = on_worker and [
+            name for root, names, _ in os.walk(storage) for name in names
+            if name.startswith("checkpoint_") and os.path.basename(root) == "_".join(
+                on_worker[0].logdir.split(os.sep)[-3:])]
+        if kept:
+            logdir = on_worker[0].logdir
+            with open(os.path.join(logdir, LOCK_FILE)) as f:
+                pid = int(f.read())
+            cluster.remove_node(worker)
+            # Its trial's process ends with it (not at once): then its newest checkpoint is known.
+            while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+                time.sleep(0.1)
+            removed.extend([on_worker[0], checkpoint_steps(os.path.join(logdir, "checkpoints"))[0]])
+            return
+        time.sleep(0.2)
+
+
+@pytest.mark.slow
+def test_a_trial_on_a_lost_node_restarts_on_the_other_from_its_checkpoint(tmp_path, two_nodes):
+    import ray.cloudpickle
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    cluster, worker = two_nodes
+    trials = grid(tmp_path, seeds=(0,), total_steps=STEPS)
+    storage = str(tmp_path / "tune")
+    removed = []
+    remover = threading.Thread(target=remove_when_checkpointed,
+                               args=(cluster, worker, trials, storage, removed))
+    remover.start()
+    try:
+        results = sweep_ray.run_sweep_ray(trials, storage, address=cluster.address,
+                                          trainable=node_recording_trial)
+    finally:
+        remover.join()
+    assert removed, "no trial ran on the worker node"
+    lost, newest = removed
+    assert [r.status for r in results] == ["finished", "finished"], results
+    nodes = attempt_nodes(lost.logdir)
+    assert nodes[0] == worker.node_id and nodes[-1] != worker.node_id, nodes
+    with open(os.path.join(lost.logdir, "train.log")) as f:
+        restarted = f.read().split("--- softq_tf.running.sweep_ray ")[-1]
+    assert f"resumed from {lost.logdir}/checkpoints/ckpt-{newest}" in restarted
+    for trial in trials:
+        assert progress_steps(trial.logdir) == list(range(50, STEPS + 1, 50))
+
+
+def test_tunes_checkpoint_is_copied_in_atomically_index_last(tmp_path, monkeypatch):
+    kept, logdir = tmp_path / "kept", tmp_path / "run"
+    (kept / "checkpoints").mkdir(parents=True)
+    (logdir / "checkpoints").mkdir(parents=True)
+    files = {"config.json": "{}", "progress.csv": "step\n50\n100\n150\n200\n"} | {
+        f"checkpoints/ckpt-200.{suffix}": suffix
+        for suffix in ("index", "data-00000-of-00001", "loop.json", "replay.npz")}
+    for name, text in files.items():
+        (kept / name).write_text(text)
+    (logdir / "progress.csv").write_text("step\n50\n100\n")
+    (logdir / "checkpoints" / "ckpt-100.index").write_text("older")
+    copied = []
+
+    def recording_copy(source, path):
+        copied.append(os.path.relpath(path, logdir))
+        copy_atomic(source, path)
+
+    from ray import tune
+    monkeypatch.setattr(sweep_ray, "copy_atomic", recording_copy)
+    sweep_ray._restore_from_tune(tune.Checkpoint.from_directory(str(kept)), str(logdir))
+    assert sorted(copied) == sorted(files) and copied[:2] == ["config.json", "progress.csv"]
+    assert copied[-1] == "checkpoints/ckpt-200.index"  # the checkpoint counts once complete
+    for name, text in files.items():
+        assert (logdir / name).read_text() == text
+    copied.clear()  # the folder's own checkpoint is now as new: nothing is copied again
+    sweep_ray._restore_from_tune(tune.Checkpoint.from_directory(str(kept)), str(logdir))
+    assert copied == []
+
+
+def test_a_restarted_trial_waits_for_its_previous_attempt_to_release_the_folder(tmp_path,
+                                                                                caplog):
+    hold = ("import sys, time\nfrom softq_tf.training.files import hold_run_folder\n"
+            "with hold_run_folder(sys.argv[1]):\n    print('holding', flush=True)\n"
+            "    time.sleep(2)\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path)], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline() == "holding\n"
+    start = time.monotonic()
+    with caplog.at_level("INFO", logger="absl"):
+        sweep_ray._wait_for_folder(str(tmp_path), poll_sec=0.1)
+    assert time.monotonic() - start > 1.5  # it returned only once the holder let go
+    assert holder.wait(timeout=60) == 0
+    holder.stdout.close()
+    assert f"{tmp_path} is in use by process {holder.pid}" in caplog.text
+    assert f"{tmp_path} was released; resuming" in caplog.text

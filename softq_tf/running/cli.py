@@ -5,21 +5,52 @@ free of libraries' INFO logs.
 Exit codes across the project's CLIs: 0 success, 1 a failure while running (training, a trial),
 2 bad input (nothing was started or changed), 3 stopped by SIGTERM or SIGINT after writing a
 checkpoint (``softq_tf.train``; it resumes with ``--resume``).
+
+A process started by another one that must not outlive it (a sweep's trial) is given the starter's
+pid in :data:`PARENT_ENV_VAR` and calls :func:`stop_with_parent` first thing.
 """
+import ctypes
 import importlib.util
 import json
 import logging
 import os
+import signal
 import sys
 
 from absl import flags
 from absl import logging as absl_logging
+
+# Holds the pid of the process that started this one, when this one must stop when it dies.
+PARENT_ENV_VAR = "SOFTQ_TF_STOP_WITH_PARENT"
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def fail(code, message):
     """Prints ``error: <message>`` as one line on stderr and exits with ``code``."""
     print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
     sys.exit(code)
+
+
+def stop_with_parent():
+    """When :data:`PARENT_ENV_VAR` holds a pid, makes this process get SIGTERM when that parent
+    dies, however it dies (SIGKILL included), so it stops as on SIGTERM instead of running on
+    orphaned.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG, SIGTERM)``; elsewhere nothing is done). The signal comes
+    when the parent's *thread* that started this process ends, so the parent must start it from a
+    thread that lives as long as it waits for it. A parent that died before the call is not
+    signalled for: then this process's parent is no longer that pid, and it exits with code 3 and
+    one line, before it has written anything.
+    """
+    parent = os.environ.get(PARENT_ENV_VAR)
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if str(os.getppid()) != parent:
+        fail(3, f"stopped: process {parent}, which started this one, has ended; rerun it to "
+             "resume")
 
 
 def parse_flags(argv):

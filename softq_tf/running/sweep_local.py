@@ -12,6 +12,16 @@ trial stopped by SIGTERM or SIGINT (exit code 3: it wrote a checkpoint at the st
 counts as failed, with the reason ``stopped by SIGTERM at step N; ...``; the next sweep resumes it
 from that step. When the sweep itself stops (Ctrl-C, or SIGTERM e.g. from a scheduler), it sends
 SIGTERM to the trials still running, which stop the same way.
+
+Trials never outlive their sweep, however it dies (``kill -9`` too): each trial process is started
+with ``SOFTQ_TF_STOP_WITH_PARENT=<the sweep's pid>``, for which it asks Linux, first thing, for
+SIGTERM when its parent dies (``prctl(PR_SET_PDEATHSIG)``; it exits at once when the sweep died
+before that: :func:`softq_tf.running.cli.stop_with_parent`). So it writes a checkpoint and exits 3,
+and rerunning the sweep resumes it. A trial whose folder a live process holds when its turn comes
+(its ``.lock``: a trial of another sweep sharing the folder, a ``train --resume`` by hand, a trial
+still writing its last checkpoint) is not started and not failed: the sweep logs the holder's pid
+and waits until the folder is released, then resumes the trial (or reuses it, if the holder
+finished it); waiting takes no slot of ``parallel``.
 """
 import collections
 import dataclasses
@@ -26,8 +36,10 @@ import time
 
 from absl import logging
 
+from softq_tf.running.cli import PARENT_ENV_VAR
 from softq_tf.running.trials import (check_trials, is_done, progress_of, resources_for,
                                      result_of, write_summary)
+from softq_tf.training.files import run_folder_holder
 
 _POLL_SEC = 0.25  # how often finished processes are noticed; polling costs nothing measurable
 # Time the trials get to write their checkpoint and exit after SIGTERM before they are killed: a
@@ -82,7 +94,7 @@ def _launch(trial, threads):
     os.makedirs(trial.logdir, exist_ok=True)
     command = _command(trial, threads, os.path.exists(os.path.join(trial.logdir, "config.json")))
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), TF_NUM_INTRAOP_THREADS=str(threads),
-               TF_NUM_INTEROP_THREADS=str(threads))
+               TF_NUM_INTEROP_THREADS=str(threads), **{PARENT_ENV_VAR: str(os.getpid())})
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     log_path = os.path.join(trial.logdir, "train.log")
     with open(log_path, "ab") as log:
@@ -126,7 +138,7 @@ def _sigterm_as_interrupt():
     return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
-def _report(trials, results, running, pending, steps_at_start, start):
+def _report(trials, results, running, pending, waiting, steps_at_start, start):
     """Logs one line for the whole sweep: trials by state, steps, aggregate steps/s and ETA.
 
     Arguments are keyed by the trial's index in ``trials``.
@@ -146,9 +158,30 @@ def _report(trials, results, running, pending, steps_at_start, start):
     rate = ran / max(time.monotonic() - start, 1e-9)
     failed = sum(r.status == "failed" for r in results.values())
     eta = f"{(total - done) / rate / 60:.1f} min" if rate > 0 else "unknown"
-    logging.info("sweep: %d done, %d running, %d failed, %d pending of %d trials | %d/%d steps "
+    held = f" ({len(waiting)} waiting for their folder)" if waiting else ""
+    logging.info("sweep: %d done, %d running, %d failed, %d pending%s of %d trials | %d/%d steps "
                  "(%.0f%%) | %.1f steps/s | eta %s", len(results) - failed, len(running), failed,
-                 len(pending), len(trials), done, total, 100.0 * done / max(total, 1), rate, eta)
+                 len(pending), held, len(trials), done, total, 100.0 * done / max(total, 1), rate,
+                 eta)
+
+
+def _next_free(pending, trials, waiting):
+    """Takes out of ``pending`` and returns the first trial (index) whose folder no live process
+    holds (None if there is none). Those held stay pending, in ``waiting`` (index -> the holder's
+    pid), with a log line naming the holder when it is new."""
+    for i in list(pending):
+        holder = run_folder_holder(trials[i].logdir)
+        if holder is None:
+            if waiting.pop(i, None):
+                logging.info("sweep: %s was released; starting its trial", trials[i].logdir)
+            pending.remove(i)
+            return i
+        if waiting.get(i) != holder:
+            logging.warning("sweep: %s is in use by process %s (a trial of an earlier sweep, or "
+                            "another run); waiting for it to end, then resuming", trials[i].logdir,
+                            holder)
+            waiting[i] = holder
+    return None
 
 
 def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
@@ -157,6 +190,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
 
     Everything is validated (:func:`check_trials`, :func:`resources_for`) before anything starts.
     A failing trial does not stop the others and does not raise: it is in the results as failed.
+    A trial whose folder another live process holds waits for it (see the module doc).
 
     Args:
       trials: :class:`Trial` list (e.g. from :func:`make_grid`).
@@ -182,29 +216,37 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
     if pending:
         logging.info("sweep: %d to run, %d reused; %d at a time, threads per trial: %d",
                      len(pending), len(results), parallel, threads)
-    running = {}
+    running, waiting = {}, {}
     start = time.monotonic()
     next_report = start + report_every_sec
     previous_handler = _sigterm_as_interrupt()
     try:
         while pending or running:
-            while pending and len(running) < parallel:
-                i = pending.popleft()
-                running[i] = _launch(trials[i], threads)
+            while len(running) < parallel:
+                i = _next_free(pending, trials, waiting)
+                if i is None:
+                    break
+                steps_at_start[i] = progress_of(trials[i].logdir)[0]  # its holder may have trained
+                if is_done(trials[i]):  # finished meanwhile by the process that held its folder
+                    results[i] = result_of(trials[i], "reused")
+                else:
+                    running[i] = _launch(trials[i], threads)
             for i, process in list(running.items()):
                 returncode = process.popen.poll()
                 if returncode is None:
                     continue
                 del running[i]
                 wall_sec = time.monotonic() - process.start
-                if returncode == 0 and is_done(trials[i]):
+                if returncode == 2 and run_folder_holder(trials[i].logdir):
+                    pending.appendleft(i)  # another process took the folder just before it
+                elif returncode == 0 and is_done(trials[i]):
                     results[i] = result_of(trials[i], "finished", wall_sec)
                 else:
                     results[i] = result_of(trials[i], "failed", wall_sec, _failure_reason(
                         process.log_path, process.offset, returncode))
                     logging.warning("sweep: %s failed: %s", trials[i].logdir, results[i].error)
             if time.monotonic() >= next_report:
-                _report(trials, results, running, pending, steps_at_start, start)
+                _report(trials, results, running, pending, waiting, steps_at_start, start)
                 next_report = time.monotonic() + report_every_sec
             if pending or running:
                 time.sleep(_POLL_SEC)
@@ -213,7 +255,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
     if steps_at_start:
-        _report(trials, results, running, pending, steps_at_start, start)
+        _report(trials, results, running, pending, waiting, steps_at_start, start)
     ordered = [results[i] for i in range(len(trials))]
     if summary_path:
         write_summary(ordered, summary_path)

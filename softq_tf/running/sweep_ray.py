@@ -7,8 +7,10 @@ engine writes (``<out_dir>/runs/<algo>/<env>/seed<k>/``, with ``train.log``). A
 :class:`softq_tf.training.loop.LoopCallback` reports every progress row to Tune (step, return, the task's
 episode metrics) and hands Tune the run's own checkpoint each time the loop writes one, so a trial
 that Tune restarts (``FailureConfig(max_failures)``), on this node or another, continues from it
-instead of from zero. Rerunning the same sweep restores the Tune experiment (``Tuner.restore`` with
-``resume_errored``) and starts no finished trial again.
+instead of from zero: a trial whose node is lost restarts on another node once one has a free CPU.
+A restarted trial waits while its folder is held by a live process (its previous attempt on a
+lost node, still running), rather than failing again. Rerunning the same sweep restores the Tune
+experiment (``Tuner.restore`` with ``resume_errored``) and starts no finished trial again.
 
 Where things are written: the run folders (an absolute path every node sees, e.g. NFS), Tune's
 experiment folder ``<storage_path>/<name>/`` (trial results and the checkpoints handed to Tune:
@@ -33,6 +35,7 @@ import time
 from absl import logging
 
 from softq_tf.running.trials import Trial, TrialResult, check_trials, is_done, progress_of
+from softq_tf.training.files import copy_atomic, run_folder_holder
 
 TESTED_RAY_VERSION = "2.60.0"
 INSTALL_HINT = f'pip install -e ".[ray]" (or pip install "ray[tune]=={TESTED_RAY_VERSION}")'
@@ -118,7 +121,13 @@ def _checkpoint_files(checkpoint_dir, step):
 
 def _restore_from_tune(checkpoint, logdir):
     """Puts the run state Tune kept (:class:`_TuneReporter`) into ``logdir`` unless the folder
-    already holds a checkpoint at least as new (a restart on the same node, or shared storage)."""
+    already holds a checkpoint at least as new (a restart on the same node, or shared storage).
+
+    Each file is copied with :func:`softq_tf.training.files.copy_atomic`: ``config.json`` and
+    ``progress.csv`` first, then the checkpoint's files with its ``.index`` last, so a crash on the
+    way leaves no truncated file and no checkpoint that looks complete but is not (a resume then
+    takes the folder's newest complete one and drops the progress rows after it).
+    """
     from softq_tf.training.checkpoint import checkpoint_steps
     if checkpoint is None:
         return
@@ -129,11 +138,25 @@ def _restore_from_tune(checkpoint, logdir):
             return
         logging.info("restoring %s from Tune's checkpoint at step %d", logdir, kept_steps[0])
         os.makedirs(os.path.join(logdir, "checkpoints"), exist_ok=True)
-        for name in ("config.json", "progress.csv"):
-            shutil.copy2(os.path.join(kept, name), os.path.join(logdir, name))
-        for name in os.listdir(os.path.join(kept, "checkpoints")):
-            shutil.copy2(os.path.join(kept, "checkpoints", name),
-                         os.path.join(logdir, "checkpoints", name))
+        names = ["config.json", "progress.csv"] + [
+            os.path.join("checkpoints", name) for name in sorted(
+                os.listdir(os.path.join(kept, "checkpoints")), key=lambda n: n.endswith(".index"))]
+        for name in names:
+            copy_atomic(os.path.join(kept, name), os.path.join(logdir, name))
+
+
+def _wait_for_folder(logdir, poll_sec=1.0):
+    """Blocks while another live process holds ``logdir`` (its ``.lock``), with one log line
+    naming it: e.g. this trial's previous attempt on a node that Ray lost but that still runs
+    (cut off from the cluster, or still being killed) and still trains into the shared folder."""
+    holder = run_folder_holder(logdir)
+    if holder is None:
+        return
+    logging.warning("%s is in use by process %s (this trial's previous attempt, still ending?); "
+                    "waiting for it to end, then resuming", logdir, holder)
+    while run_folder_holder(logdir) is not None:
+        time.sleep(poll_sec)
+    logging.info("%s was released; resuming", logdir)
 
 
 def _metrics(row):
@@ -182,8 +205,9 @@ def run_trial(config, callbacks=()):
     dict) with ``config["threads"]`` TensorFlow threads, in this process.
 
     A finished run is reported and left alone; a run folder holding a run resumes it (after taking
-    back the state Tune kept, when it is newer); otherwise a new run starts. Progress and
-    checkpoints go to Tune as they are written. ``callbacks`` are more
+    back the state Tune kept, when it is newer); otherwise a new run starts. A folder another live
+    process holds is waited for first (:func:`_wait_for_folder`). Progress and checkpoints go to
+    Tune as they are written. ``callbacks`` are more
     :class:`softq_tf.training.loop.LoopCallback` objects (tests use them to interrupt a trial).
     """
     from ray import tune
@@ -204,6 +228,7 @@ def run_trial(config, callbacks=()):
     from softq_tf.running import experiment  # TensorFlow starts here
     experiment.set_up_process(trial.seed, config["threads"])  # as python -m softq_tf.train does
     try:
+        _wait_for_folder(trial.logdir)
         if not is_done(trial):
             _restore_from_tune(tune.get_checkpoint(), trial.logdir)
             resume = os.path.exists(os.path.join(trial.logdir, "config.json"))

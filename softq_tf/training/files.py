@@ -2,15 +2,17 @@
 run folder.
 
 :func:`write_atomic` is the one way a state file is replaced (a checkpoint's side files, the
-replay ``.npz``, ``config.json``, the ``progress.csv`` rewrite on resume, a sweep's summary): a
-reader, or a run resumed after a crash or power loss, sees the old content or the new one, never
-a mix. :func:`hold_run_folder` keeps a second process from training into a folder a live process
-is training in (a ``--resume`` on a running run, a scheduler starting a job twice).
+replay ``.npz``, ``config.json``, the ``progress.csv`` rewrite on resume, a sweep's summary, a
+file copied in by :func:`copy_atomic`): a reader, or a run resumed after a crash or power loss,
+sees the old content or the new one, never a mix. :func:`hold_run_folder` keeps a second process
+from training into a folder a live process is training in (a ``--resume`` on a running run, a
+scheduler starting a job twice); :func:`run_folder_holder` tells which process that is.
 """
 import contextlib
 import fcntl
 import json
 import os
+import shutil
 
 LOCK_FILE = ".lock"
 
@@ -61,6 +63,40 @@ def write_json_atomic(path, data):
     write_atomic(path, lambda f: json.dump(data, f, indent=1))
 
 
+def copy_atomic(source, path):
+    """Replaces ``path`` with a copy of the file ``source`` (its bytes, then its modification
+    time) with :func:`write_atomic`: a crash leaves ``path`` as it was, never a truncated copy."""
+    with open(source, "rb") as f:
+        write_atomic(path, lambda out: shutil.copyfileobj(f, out), binary=True)
+    shutil.copystat(source, path)
+
+
+def _holder_pid(fd):
+    """The pid the holder wrote into the open lock file ``fd``; empty only in the instant between
+    the holder's lock and its pid write."""
+    return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+
+
+def run_folder_holder(logdir):
+    """The pid (as text) of the live process holding ``logdir`` (:func:`hold_run_folder`), or None
+    when none does (also when the folder or its lock file does not exist).
+
+    It probes with a shared lock taken and dropped at once, so a process starting to train in the
+    folder at that very instant may find it busy; nothing is written.
+    """
+    try:
+        fd = os.open(os.path.join(logdir, LOCK_FILE), os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return None
+    except BlockingIOError:
+        return _holder_pid(fd)
+    finally:
+        os.close(fd)  # releases the probe's lock
+
+
 @contextlib.contextmanager
 def hold_run_folder(logdir):
     """Holds the run folder ``logdir`` for the block: no other process can hold it meanwhile.
@@ -81,8 +117,7 @@ def hold_run_folder(logdir):
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            # Empty only in the instant between the holder's lock and its pid write.
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+            holder = _holder_pid(fd)
             raise RunFolderBusyError(
                 f"--logdir={logdir!r} is in use by process {holder}, which holds {path}: one "
                 "process trains in a run folder at a time; wait for it to end or stop it with "
