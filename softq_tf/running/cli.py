@@ -10,6 +10,7 @@ import importlib.util
 import json
 import logging
 import os
+import shlex
 import sys
 
 from absl import flags
@@ -20,6 +21,12 @@ def fail(code, message):
     """Prints ``error: <message>`` as one line on stderr and exits with ``code``."""
     print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
     sys.exit(code)
+
+
+def plot_hint(folder):
+    """``plot curves with: python -m softq_tf.plot <folder>``, for the lines that tell where a
+    command's outputs are."""
+    return f"plot curves with: python -m softq_tf.plot {shlex.quote(str(folder))}"
 
 
 def parse_flags(argv):
