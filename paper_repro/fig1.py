@@ -9,7 +9,8 @@ same settings. The paper's claim: SQL reaches all four goals from the same start
     python -m paper_repro.fig1 [--profile=quick] [--out_dir=out/fig1]
 
 fig1.json holds, per seed and algorithm, the fraction of evaluation episodes ending at each goal, and
-the data of the drawn panels (trajectories, Q grids, samples).
+the data of the drawn panels (trajectories, Q grids, samples). TensorFlow is imported only once the
+runs are there, so bad flags and a --plot_only without runs fail within about a second.
 """
 import os
 
@@ -21,11 +22,11 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from paper_repro import common, figure_files, profiles  # noqa: E402
 from softq_tf import envs  # noqa: E402
+from softq_tf.running import cli  # noqa: E402
 from softq_tf.training import evaluation  # noqa: E402
 from softq_tf.envs.multigoal import GOALS, goal_distance_cost  # noqa: E402
 
@@ -58,6 +59,8 @@ def goal_summary(run_dir, goals):
 
 def q_panels(policy, q_function):
     """Q over a GRID x GRID action grid and SAMPLES policy actions at each of Q_STATES."""
+    import tensorflow as tf
+
     ticks = np.linspace(-1, 1, GRID, dtype=np.float32)
     ax, ay = np.meshgrid(ticks, ticks)
     actions = np.stack([ax.ravel(), ay.ravel()], axis=1)
@@ -106,6 +109,8 @@ def main(argv):
     preset, root, grid = common.runs_or_exit(profiles.FIG1, "fig1")
     run_dirs = {algo: [trial.logdir for trial in grid[algo, "multigoal"]]
                 for algo in ("sql", "ddpg")}
+    import tensorflow as tf  # once the runs are there: bad input fails before it
+
     envs.register_envs()
     per_seed, drawn = {}, {}
     for algo, dirs in run_dirs.items():
@@ -142,4 +147,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

@@ -13,6 +13,8 @@ and smallest centre-of-mass x, the smallest distance to the target, per log inte
 holds them and, per algorithm and task, the fraction of seeds past the threshold, the step at which
 each crossed, and what each final policy does in five episodes from the start (their returns, and
 where each ended: the swimmer's centre-of-mass x, the quadruped's distance to the target).
+TensorFlow is imported only to load those policies, so bad flags and a --plot_only without runs
+fail within about a second.
 """
 import os
 
@@ -23,11 +25,10 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 from absl import app, flags  # noqa: E402
 
 from paper_repro import common, figure_files, profiles  # noqa: E402
-from softq_tf.running import experiment  # noqa: E402
+from softq_tf.running import cli, runs  # noqa: E402
 from softq_tf.training import evaluation  # noqa: E402
 
 flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
@@ -49,7 +50,7 @@ PANELS = {
 
 def task_env(task):
     """The task's env, built with the preset's constructor arguments."""
-    return experiment.make_env(task["env"], task.get("env_kwargs"))
+    return runs.make_env(task["env"], task.get("env_kwargs"))
 
 
 def curve(trial, panel):
@@ -67,18 +68,20 @@ def crossing_step(steps, values, threshold, past):
 def final_policy_episodes(trial, env, episodes=EVAL_EPISODES):
     """Episodes of the run's exported policy from the start (episode i reset with seed i): what
     it does at the end of training, e.g. which way each episode swims."""
+    import tensorflow as tf
+
     policy = tf.saved_model.load(os.path.join(trial.logdir, "policy"))
     rng = np.random.default_rng(0)
-    runs = [evaluation.rollout(env, policy, rng, seed=i) for i in range(episodes)]
-    summary = dict(episode_returns=[float(run["rewards"].sum()) for run in runs],
-                   episode_lengths=[len(run["rewards"]) for run in runs])
+    rollouts = [evaluation.rollout(env, policy, rng, seed=i) for i in range(episodes)]
+    summary = dict(episode_returns=[float(run["rewards"].sum()) for run in rollouts],
+                   episode_lengths=[len(run["rewards"]) for run in rollouts])
     for key in ("com_x", "distance"):  # where each episode ended (task permitting)
-        if key in runs[0]["final_info"]:
-            summary[f"final_{key}"] = [float(run["final_info"][key]) for run in runs]
+        if key in rollouts[0]["final_info"]:
+            summary[f"final_{key}"] = [float(run["final_info"][key]) for run in rollouts]
     return summary
 
 
-def task_results(name, runs, env):
+def task_results(name, trials, env):
     """Per algorithm: each seed's curve, crossing step and final-policy episode, and the fraction
     of seeds that crossed."""
     panel = PANELS[name]
@@ -86,7 +89,7 @@ def task_results(name, runs, env):
     results = dict(env=env.spec.id, threshold=threshold, column=panel["column"], algos={})
     for algo in ALGOS:
         seeds = []
-        for trial in runs[algo]:
+        for trial in trials[algo]:
             steps, values = curve(trial, panel)
             seed = dict(seed=trial.seed, run=trial.logdir, steps=steps.tolist(),
                         values=values.tolist(),
@@ -140,4 +143,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

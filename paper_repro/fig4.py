@@ -14,6 +14,7 @@ packages to install.
 from absl import app, flags
 
 from paper_repro import fig2
+from softq_tf.running import cli
 
 flags.adopt_module_key_flags(fig2)  # --out_dir: listed by --help
 
@@ -38,4 +39,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

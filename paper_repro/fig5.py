@@ -51,6 +51,7 @@ from absl import app, flags
 
 from paper_repro import common, figure_files, pretraining, profiles
 from softq_tf import sweep
+from softq_tf.running import cli
 
 flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 
@@ -239,4 +240,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

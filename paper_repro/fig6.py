@@ -23,6 +23,7 @@ from absl import app, flags  # noqa: E402
 
 from paper_repro import common, figure_files, profiles  # noqa: E402
 from paper_repro.fig3 import ALGOS, COLORS, task_env  # noqa: E402
+from softq_tf.running import cli  # noqa: E402
 
 flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
 
@@ -79,4 +80,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

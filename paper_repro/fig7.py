@@ -48,8 +48,8 @@ from absl import app, flags
 
 from paper_repro import common, figure_files, pretraining, profiles
 from paper_repro.fig3 import COLORS
-from softq_tf import load_policy
-from softq_tf.running import experiment
+from softq_tf.running import cli
+from softq_tf.running.runs import make_env
 from softq_tf.training import evaluation
 
 flags.adopt_module_key_flags(common)  # --profile, --out_dir, ...: listed by --help
@@ -96,6 +96,8 @@ def run_results(trial, alpha, env, episodes):
     Returns:
       ([trace per episode], the run's entry of fig7.json).
     """
+    from softq_tf.training.export import load_policy  # TensorFlow, once the runs are there
+
     policy = load_policy(os.path.join(trial.logdir, "policy"))
     rng = np.random.default_rng(EVAL_SEED)
     traces, records = [], []
@@ -175,7 +177,7 @@ def main(argv):
     preset, root, grid = common.runs_or_exit(
         profiles.FIG5, "fig5", grid_of=lambda root, preset, seeds: pretraining.trials(
             root, preset, seeds, preset["pretrain"]["alphas"]))
-    env = experiment.make_env(preset["pretrain"]["env"])
+    env = make_env(preset["pretrain"]["env"])
     columns = [alpha for _, alpha in grid]  # the preset's alphas in order, then None (DDPG)
     seeds = [trial.seed for trial in grid[next(iter(grid))]]
     traces, runs = {}, []
@@ -207,4 +209,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main, flags_parser=cli.parse_flags)

@@ -8,6 +8,7 @@ import os
 
 from absl import flags
 
+from softq_tf.running.cli import plot_hint
 from softq_tf.training.files import write_json_atomic
 
 flags.DEFINE_string("out_dir", None, "Output folder for the figure (png, pdf, json) and, for the "
@@ -36,12 +37,13 @@ def save_results(results, root, figure):
 
 def outputs_line(root, figure):
     """One line naming the figure's files that exist in ``root`` and, if there is one, its
-    ``runs/`` folder of training runs and how to watch them in TensorBoard."""
+    ``runs/`` folder of training runs and how to watch them in TensorBoard and plot their
+    learning curves."""
     written = [f"{figure}.{ext}" for ext in ("png", "pdf", "json")
                if os.path.exists(os.path.join(root, f"{figure}.{ext}"))]
     line = f"outputs in {root}: {', '.join(written) or 'none'}"
     runs = os.path.join(root, "runs")
     if os.path.isdir(runs):
         line += (f"; its training runs in {runs}/ (each: progress.csv, tensorboard/, policy/); "
-                 f"watch with: tensorboard --logdir {runs}")
+                 f"watch with: tensorboard --logdir {runs}; {plot_hint(root)}")
     return line

@@ -18,18 +18,18 @@ and an env that renders images, such as the MuJoCo tasks.
 
 Exit codes: 0 success, 2 bad input (one line: a missing folder or one that is not an exported
 policy, an unknown env, an env whose spaces differ from the policy's, a bad flag, --video without
-moviepy or on an env that cannot render), 1 the video recording failed.
+moviepy or on an env that cannot render), 1 the video recording failed. The flags and whether
+--policy holds a SavedModel are checked before TensorFlow is imported, so such bad input fails
+within about a second.
 """
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
+from absl import app, flags
 
-import numpy as np  # noqa: E402
-from absl import app, flags  # noqa: E402
-
-from softq_tf.running import cli, experiment, video  # noqa: E402
-from softq_tf.training import evaluation, export  # noqa: E402
-from softq_tf.learners.specs import EnvSpec  # noqa: E402
+from softq_tf.learners.specs import EnvSpec
+from softq_tf.running import cli, runs, video
+from softq_tf.training import evaluation
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("policy", "", "Exported policy folder: a finished run's policy/ (required).")
@@ -44,27 +44,54 @@ flags.DEFINE_string("video", "", "Folder for one MP4 per episode (eval-episode-<
                     "moviepy and an env that renders images. Empty: no video.")
 
 
-def load(path):
-    """The exported policy in ``path``; ValueError (one line) when there is none."""
+def check_flags():
+    """Checks the flags and that --policy holds a SavedModel, without TensorFlow.
+
+    Returns:
+      the --env_kwargs object, None when not given.
+
+    Raises:
+      ValueError: one line naming the bad flag.
+    """
+    if FLAGS.episodes < 1:
+        raise ValueError(f"--episodes={FLAGS.episodes} is invalid: must be >= 1")
+    if FLAGS.seed < 0:
+        raise ValueError(f"--seed={FLAGS.seed} is invalid: must be >= 0")
+    if not FLAGS.policy:
+        raise ValueError("--policy is required: give the policy/ folder of a finished run, "
+                         "e.g. --policy=runs/multigoal/policy")
+    path = FLAGS.policy
     if not os.path.isdir(path):
         raise ValueError(f"--policy={path!r} does not exist: give the policy/ folder of a "
                          "finished training run")
-    try:
-        return export.load_policy(path)
-    except ValueError as e:
+    if not os.path.isfile(os.path.join(path, "saved_model.pb")):
         inner = os.path.join(path, "policy")
         hint = (f" (it holds a run: give its policy/ folder, --policy={inner})"
                 if os.path.isfile(os.path.join(inner, "saved_model.pb")) else "")
-        raise ValueError(f"--policy={path!r} is not an exported policy: {e}{hint}") from None
+        raise ValueError(f"--policy={path!r} is not an exported policy: it holds no SavedModel "
+                         f"(no saved_model.pb){hint}")
+    return cli.parse_env_kwargs(FLAGS.env_kwargs) if FLAGS.env_kwargs else None
+
+
+def load(path):
+    """Imports TensorFlow and loads the exported policy in ``path``; ValueError (one line) when
+    it is not one softq_tf exported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
+    from softq_tf.training import export
+
+    try:
+        return export.load_policy(path)
+    except ValueError as e:
+        raise ValueError(f"--policy={path!r} is not an exported policy: {e}") from None
 
 
 def episodes(env, policy, count, seed):
     """Rolls out ``count`` episodes as :func:`softq_tf.training.evaluation.evaluate` does (same generator, same
     reset seeds); returns each one's reset seed, actions, return and length."""
     rng = np.random.default_rng(seed)
-    runs = [(seed + i, evaluation.rollout(env, policy, rng, seed + i)) for i in range(count)]
+    rollouts = [(seed + i, evaluation.rollout(env, policy, rng, seed + i)) for i in range(count)]
     return [{"seed": reset_seed, "actions": run["actions"], "return": float(run["rewards"].sum()),
-             "length": len(run["rewards"])} for reset_seed, run in runs]
+             "length": len(run["rewards"])} for reset_seed, run in rollouts]
 
 
 def main(argv):
@@ -72,22 +99,16 @@ def main(argv):
     if len(argv) > 1:
         cli.fail(2, f"unexpected arguments {argv[1:]}: all options are --flags")
     try:
-        if FLAGS.episodes < 1:
-            raise ValueError(f"--episodes={FLAGS.episodes} is invalid: must be >= 1")
-        if FLAGS.seed < 0:
-            raise ValueError(f"--seed={FLAGS.seed} is invalid: must be >= 0")
-        if not FLAGS.policy:
-            raise ValueError("--policy is required: give the policy/ folder of a finished run, "
-                             "e.g. --policy=runs/multigoal/policy")
+        given_env_kwargs = check_flags()  # before TensorFlow: bad input fails within a second
         policy = load(FLAGS.policy)
         trained_on = policy.config or {}
         env_id = FLAGS.env or trained_on.get("env")
         if not env_id:
             raise ValueError(f"--env is required: the export in {FLAGS.policy!r} does not name "
                              "the env it was trained on")
-        env_kwargs = (cli.parse_env_kwargs(FLAGS.env_kwargs) if FLAGS.env_kwargs
+        env_kwargs = (given_env_kwargs if given_env_kwargs is not None
                       else {} if FLAGS.env else trained_on.get("env_kwargs", {}))
-        env = experiment.make_env(env_id, env_kwargs)
+        env = runs.make_env(env_id, env_kwargs)
         if EnvSpec.from_env(env) != policy.spec:
             raise ValueError(f"--env={env_id} has {EnvSpec.from_env(env)}, the policy "
                              f"{policy.spec}: give the env it was trained on "

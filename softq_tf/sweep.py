@@ -9,6 +9,7 @@ default) as a ``python -m softq_tf.train`` process on this machine
 ones continued to ``--total_steps``), with ``--engine=ray`` as a Ray Tune trial
 (:mod:`softq_tf.running.sweep_ray`). The grid and its checks are :mod:`softq_tf.running.trials`.
 ``<out_dir>/sweep_summary.csv`` gets one row per trial (rows of earlier sweeps' other runs stay).
+The CLI ends with the command that plots the trials' learning curves (:mod:`softq_tf.plot`).
 
 Exit codes of the CLI: 0 every trial finished or was reused, 1 some trial failed (one line per
 failed trial naming its folder and error), 2 bad input (one ``error:`` line; nothing started). The
@@ -200,6 +201,7 @@ def main(argv):
                  "rerun the same command to resume them")
     print_table(results)
     print(f"wrote {summary_path}")
+    print(cli.plot_hint(FLAGS.out_dir))
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
         print(f"failed: {r.trial.logdir}: {r.error}", file=sys.stderr)

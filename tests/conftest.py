@@ -76,13 +76,19 @@ runpy.run_module(module, run_name="__main__", alter_sys=True)
 """
 
 
-def assert_bad_input_before_tensorflow(module, message, *args, timeout=300):
+def run_module_reporting_tensorflow(module, *args, timeout=300):
     """Runs ``python -m <module> <args>`` in a child process with TensorFlow's logging left at its
-    defaults and asserts that it exited 2 with exactly one line on stderr, an ``error:`` line
-    naming ``message``, without importing TensorFlow."""
+    defaults; its stdout ends with ``tensorflow imported: True`` or ``False``."""
     env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    result = subprocess.run([sys.executable, "-c", _RUN_MODULE_REPORTING_TF, module, *args],
-                            capture_output=True, text=True, timeout=timeout, env=env)
+    return subprocess.run([sys.executable, "-c", _RUN_MODULE_REPORTING_TF, module, *args],
+                          capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def assert_bad_input_before_tensorflow(module, message, *args, timeout=300):
+    """Runs ``python -m <module> <args>`` as :func:`run_module_reporting_tensorflow` does and
+    asserts that it exited 2 with exactly one line on stderr, an ``error:`` line naming
+    ``message``, without importing TensorFlow."""
+    result = run_module_reporting_tensorflow(module, *args, timeout=timeout)
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr[-2000:]
     assert result.stderr.startswith("error:") and message in result.stderr, result.stderr

@@ -1,6 +1,7 @@
 """Bad input gives a clear error naming the problem and never touches data already written.
 
-Public API (ValueError / TypeError whose message names the problem):
+Public API (ValueError / TypeError whose message names the problem; also inf and nan in every
+float field of SQLConfig, DDPGConfig and LoopConfig):
  1. SQLConfig(hidden_sizes=())                    2. SQLConfig(discount=1.5)
  3. SQLConfig(q_lr=-1e-3)                         4. SQLConfig(kernel_particles=2) (too few to split)
  5. LoopConfig(batch_size=0)                      6. LoopConfig(min_pool=-1)
@@ -25,6 +26,8 @@ more cases in test_train.py):
 27. --resume on a folder whose config.json is corrupt
 28. --resume on a folder whose only checkpoint is garbage
 """
+import dataclasses
+import math
 import os
 import subprocess
 import sys
@@ -34,7 +37,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from softq_tf import (EnvSpec, LoopConfig, NoUsableCheckpointError, ReplayBuffer, SoftQLearner, SQLConfig, load_policy, load_q_function, save_policy, save_q_function, train)
+from softq_tf import (DDPGConfig, EnvSpec, LoopConfig, NoUsableCheckpointError, ReplayBuffer,
+                      SoftQLearner, SQLConfig, load_policy, load_q_function, save_policy,
+                      save_q_function, train)
 from softq_tf.running import experiment
 from test_loop import CounterEnv, make_learner, small_loop
 
@@ -140,6 +145,23 @@ def test_api_bad_input_names_the_problem(tmp_path, message, call):
     with pytest.raises((ValueError, TypeError), match=message):
         call(tmp_path)
     assert all(p.read_bytes() == data for p, data in before.items())
+
+
+FLOAT_FIELDS = [(config, field.name) for config in (SQLConfig, DDPGConfig, LoopConfig)
+                for field in dataclasses.fields(config) if field.type is float]
+
+
+def test_float_fields_are_found():
+    assert {name for _, name in FLOAT_FIELDS} >= {"reward_scale", "discount", "noise_sigma"}
+
+
+@pytest.mark.parametrize("config,name", FLOAT_FIELDS,
+                         ids=[f"{c.__name__}.{n}" for c, n in FLOAT_FIELDS])
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan], ids=["inf", "-inf", "nan"])
+def test_every_float_field_refuses_inf_and_nan(config, name, value):
+    with pytest.raises(ValueError) as raised:
+        config(**{name: value})
+    assert str(raised.value) == f"{name}={value!r} is invalid: must be a finite number"
 
 
 @pytest.mark.parametrize("message,call", [

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from conftest import assert_same_state
 from softq_tf import NoUsableCheckpointError, train
-from softq_tf.training.checkpoint import Checkpointer, checkpoint_steps
+from softq_tf.training.checkpoint import Checkpointer, CheckpointWriteError, checkpoint_steps
 from test_loop import CounterEnv, make_learner, small_loop
 
 
@@ -90,6 +90,33 @@ def test_leftovers_of_killed_saves_are_ignored_then_removed(ckpt_dir):
     assert not [n for n in names if n.endswith((".tmp", "_temp"))], names
     assert checkpoint_steps(ckpt_dir) == [60, 50, 40]
     assert restore(ckpt_dir)[1][1]["step"] == 60
+
+
+def test_a_save_on_a_full_disk_removes_what_it_wrote_and_names_the_way_on(ckpt_dir,
+                                                                         monkeypatch):
+    learner = make_learner()
+    checkpointer = Checkpointer(ckpt_dir, learner)
+    replay, loop_state = checkpointer.restore_latest()
+    before = sorted(os.listdir(ckpt_dir))
+
+    def full_disk_mid_write(**_):  # as TensorFlow's SaveV2 fails on a full disk
+        os.makedirs(f"{ckpt_dir}/ckpt-60_temp")
+        with open(f"{ckpt_dir}/ckpt-60_temp/part-00000-of-00001.data-00000-of-00001", "wb") as f:
+            f.write(b"partial")
+        with open(f"{ckpt_dir}/ckpt-60.index", "wb") as f:
+            f.write(b"partial")
+        raise tf.errors.ResourceExhaustedError(
+            None, None, f"{ckpt_dir}/ckpt-60_temp/part-00000; No space left on device")
+
+    monkeypatch.setattr(checkpointer._manager, "save", full_disk_mid_write)
+    with pytest.raises(CheckpointWriteError) as raised:
+        checkpointer.save(60, replay, dict(loop_state, step=60))
+    assert str(raised.value) == (
+        f"cannot write checkpoint ckpt-60 in {ckpt_dir} (No space left on device); its partial "
+        "files were removed and the newest complete checkpoint is ckpt-50 (step 50): free disk "
+        "space, then continue with --resume")
+    assert sorted(os.listdir(ckpt_dir)) == before  # side files, _temp/ and .index all gone
+    assert restore(ckpt_dir)[1][1]["step"] == 50
 
 
 def test_keeps_the_last_n_without_orphans(finished_run):

@@ -4,7 +4,8 @@ Kill points: inside a checkpoint save between the side files and the TensorFlow 
 the TensorFlow files and the manager's state file (``SOFTQ_TF_TEST_CRASH_AT``, see
 :mod:`softq_tf.training.checkpoint`), and from outside at whatever the run is doing once a checkpoint appears,
 followed by a truncated newest checkpoint (the killed process's run folder lock does not block the
-resume).
+resume). A disk that fills at the same points of a save (``SOFTQ_TF_TEST_FULL_DISK_AT``): one
+``error:`` line, exit 1, nothing of the failed checkpoint left, and ``--resume`` continues.
 """
 import csv
 import os
@@ -15,7 +16,7 @@ import time
 
 import pytest
 
-from softq_tf.training.checkpoint import CRASH_ENV_VAR, checkpoint_steps
+from softq_tf.training.checkpoint import CRASH_ENV_VAR, FULL_DISK_ENV_VAR, checkpoint_steps
 from softq_tf.training.files import LOCK_FILE
 
 RUN = ["--env=softq_tf/ContinuousBandit-v0", "--override=min_pool=50", "--override=log_every=50",
@@ -27,11 +28,12 @@ def command(logdir, *args):
     return [sys.executable, "-m", "softq_tf.train", f"--logdir={logdir}", *args]
 
 
-def run(logdir, *args, crash_at=None):
+def run(logdir, *args, crash_at=None, full_disk_at=None):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    env.pop(CRASH_ENV_VAR, None)
-    if crash_at:
-        env[CRASH_ENV_VAR] = crash_at
+    for name, value in ((CRASH_ENV_VAR, crash_at), (FULL_DISK_ENV_VAR, full_disk_at)):
+        env.pop(name, None)
+        if value:
+            env[name] = value
     return subprocess.run(command(logdir, *args), capture_output=True, text=True, timeout=300,
                           env=env)
 
@@ -60,6 +62,24 @@ def test_killed_inside_a_checkpoint_save_resumes_from_newest_complete(tmp_path, 
     log = resume_and_check(logdir, 300)
     assert f"resumed from {logdir}/checkpoints/ckpt-{newest_complete}" in log
     assert checkpoint_steps(logdir / "checkpoints") == [300, 200, 100]  # nothing earlier lost
+
+
+@pytest.mark.parametrize("point", ["side_files", "tf_files"])
+def test_disk_full_in_a_checkpoint_save_is_one_line_leaves_nothing_and_resumes(tmp_path, point):
+    logdir = tmp_path / "run"
+    failed = run(logdir, "--total_steps=300", *RUN, full_disk_at=f"{point}:200")
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    assert "Traceback" not in failed.stderr
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [failed.stderr.splitlines()[-1]] == [
+        f"error: cannot write checkpoint ckpt-200 in {logdir}/checkpoints (No space left on "
+        "device); its partial files were removed and the newest complete checkpoint is ckpt-100 "
+        "(step 100): free disk space, then continue with --resume"]
+    names = os.listdir(logdir / "checkpoints")
+    assert not [n for n in names if n.startswith("ckpt-200") or n.endswith(".tmp")], names
+    assert checkpoint_steps(logdir / "checkpoints") == [100]
+    log = resume_and_check(logdir, 300)  # every progress step once
+    assert f"resumed from {logdir}/checkpoints/ckpt-100" in log
 
 
 def test_killed_from_outside_then_newest_truncated_resumes_with_a_warning(tmp_path):

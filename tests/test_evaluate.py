@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from conftest import assert_bad_input_before_tensorflow
 from softq_tf import load_policy
 from softq_tf.running import experiment
 from softq_tf.training import loop
@@ -74,6 +75,18 @@ def test_bad_input_is_one_line_and_exit_2(run_dir, tmp_path, args, message):
     error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(error_lines) == 1 and message.format(**fill) in error_lines[0], result.stderr
     assert not (tmp_path / "video").exists()
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--policy={tmp}", "--no_such_flag"], "no_such_flag"),
+    (["--policy={tmp}", "--episodes=0"], "--episodes=0"),
+    (["--policy={tmp}/nothing/here"], "does not exist"),
+    (["--policy={tmp}"], "is not an exported policy: it holds no SavedModel"),
+])
+def test_bad_flags_and_missing_folders_fail_before_tensorflow_is_imported(tmp_path, args,
+                                                                         message):
+    assert_bad_input_before_tensorflow("softq_tf.evaluate", message,
+                                       *[a.format(tmp=tmp_path) for a in args])
 
 
 @pytest.mark.slow

@@ -202,3 +202,4 @@ def test_outputs_line_names_the_run_folder_files_and_how_to_look_at_them():
     finished = experiment.outputs_line(run, finished=True)
     assert ("python -m softq_tf.evaluate --policy='runs/my maze/policy' "
             "--env=softq_tf/QuadrupedMaze-v1 --env_kwargs='{\"island_length\": 2.0}'") in finished
+    assert finished.endswith("; plot curves with: python -m softq_tf.plot 'runs/my maze'")

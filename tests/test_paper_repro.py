@@ -9,6 +9,8 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import assert_bad_input_before_tensorflow
+
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
 
 
@@ -49,6 +51,16 @@ def test_fig1_bad_flags_exit_2(tmp_path):
         result = run_figure("fig1", *args, f"--out_dir={tmp_path}")
         assert result.returncode == 2 and message in result.stderr, result.stderr[-2000:]
         assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("figure", ["fig1", "fig3", "fig5", "fig6", "fig7"])
+@pytest.mark.parametrize("args,message", [(["--no_such_flag"], "no_such_flag"),
+                                          (["--plot_only"], "no finished run")])
+def test_bad_flag_or_missing_runs_fail_before_tensorflow_is_imported(tmp_path, figure, args,
+                                                                     message):
+    assert_bad_input_before_tensorflow(f"paper_repro.{figure}", message,
+                                       f"--out_dir={tmp_path / 'missing'}", *args)
+    assert not (tmp_path / "missing").exists()
 
 
 def test_fig3_then_fig6_smoke_share_runs_and_write_pictures_and_numbers(tmp_path):

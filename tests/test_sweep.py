@@ -201,6 +201,8 @@ def test_cli_rerun_trains_nothing(history):
         ("sql", "reused", "300", "0.0"), ("ddpg", "reused", "300", "0.0")]
     table = [line.split()[:5] for line in result.stdout.splitlines()]
     assert ["sql", BANDIT, "0", "reused", "300"] in table, result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        f"plot curves with: python -m softq_tf.plot {history['out']}")
     assert history["before"] and history["after"] == history["before"]  # train.log included
 
 

@@ -48,6 +48,7 @@ def test_cli_trains_multigoal_and_writes_every_file(tmp_path):
     started, finished = result.stdout.splitlines()  # where the outputs are, at start and end
     assert started.startswith(f"outputs in {logdir}: config.json") and "tensorboard" in started
     assert f"--policy={logdir / 'policy'} --env=softq_tf/MultiGoal-v0" in finished
+    assert finished.endswith(f"; plot curves with: python -m softq_tf.plot {logdir}")
     assert (logdir / "checkpoints" / "ckpt-300.index").exists()
     exported = json.loads((logdir / "policy" / "assets" / "softq_tf.json").read_text())
     assert exported["config"] == config and exported["observation"]["shape"] == [None, 2]
@@ -86,6 +87,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     (["--no_such_flag=1"], "no_such_flag"),
     (["--env=NoSuchEnv-v0"], "NoSuchEnv-v0"),
     (["--override=batch_size=abc"], "batch_size"),
+    (["--override=reward_scale=inf"], "reward_scale=inf is invalid: must be a finite number"),
+    (["--override=discount=nan"], "discount=nan is invalid: must be a finite number"),
+    (["--override=batch_size=inf"], "batch_size='inf' is invalid"),  # int("inf") overflows
 ])
 def test_bad_input_fails_before_tensorflow_is_imported(tmp_path, args, message):
     assert_bad_input_before_tensorflow("softq_tf.train", message, f"--logdir={tmp_path}", *args)

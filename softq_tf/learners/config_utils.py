@@ -1,4 +1,6 @@
 """Validation helpers shared by the frozen config dataclasses."""
+import dataclasses
+import math
 
 
 def require(condition, field, value, allowed):
@@ -22,10 +24,21 @@ def positive_float(field, value):
             field, value, "must be a positive number")
 
 
+def finite_floats(config):
+    """Raises ValueError naming the first float field of the dataclass ``config`` that holds inf
+    or nan (e.g. ``--override=reward_scale=inf``): such a run would train until its first
+    non-finite loss; for a frozen dataclass's ``__post_init__``, before the other checks."""
+    for field in dataclasses.fields(config):  # a type "float" under postponed annotations
+        value = getattr(config, field.name)
+        if field.type in (float, "float") and isinstance(value, float):
+            require(math.isfinite(value), field.name, value, "must be a finite number")
+
+
 def validate_shared_fields(config):
     """Validates the fields every learner config has (``hidden_sizes``, ``q_lr``, ``policy_lr``,
     ``reward_scale``, ``discount``, ``tau``, ``target_update_period``) and stores ``hidden_sizes``
-    as a tuple; for a frozen dataclass's ``__post_init__``."""
+    as a tuple, after :func:`finite_floats`; for a frozen dataclass's ``__post_init__``."""
+    finite_floats(config)
     object.__setattr__(config, "hidden_sizes", tuple(config.hidden_sizes))
     require(len(config.hidden_sizes) > 0 and all(
         isinstance(s, int) and s > 0 for s in config.hidden_sizes), "hidden_sizes",

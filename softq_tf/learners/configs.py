@@ -7,8 +7,8 @@ fails within a second; ``softq_tf.learners.sql.SQLConfig``, ``softq_tf.learners.
 """
 import dataclasses
 
-from softq_tf.learners.config_utils import (non_negative_int, positive_float, positive_int, require,
-                                   validate_shared_fields)
+from softq_tf.learners.config_utils import (finite_floats, non_negative_int, positive_float,
+                                            positive_int, require, validate_shared_fields)
 
 NOISE_KINDS = ("ou", "gaussian")
 
@@ -199,6 +199,7 @@ class LoopConfig:
     overlap_env_step: bool = True
 
     def __post_init__(self):
+        finite_floats(self)
         for name in ("total_steps", "batch_size", "replay_capacity", "updates_per_step",
                      "log_every", "eval_episodes", "keep_checkpoints"):
             positive_int(name, getattr(self, name))

@@ -14,6 +14,7 @@ import importlib.util
 import json
 import logging
 import os
+import shlex
 import signal
 import sys
 
@@ -51,6 +52,12 @@ def stop_with_parent():
     if str(os.getppid()) != parent:
         fail(3, f"stopped: process {parent}, which started this one, has ended; rerun it to "
              "resume")
+
+
+def plot_hint(folder):
+    """``plot curves with: python -m softq_tf.plot <folder>``, for the lines that tell where a
+    command's outputs are."""
+    return f"plot curves with: python -m softq_tf.plot {shlex.quote(str(folder))}"
 
 
 def parse_flags(argv):

@@ -223,4 +223,4 @@ def outputs_line(run, finished):
     return (f"outputs in {run.logdir}: {files}, policy/ and q_function/ (SavedModels); "
             "evaluate the policy with: python -m softq_tf.evaluate "
             f"--policy={shlex.quote(os.path.join(run.logdir, 'policy'))} "
-            f"--env={shlex.quote(run.env_id)}{env_kwargs}; {watch}")
+            f"--env={shlex.quote(run.env_id)}{env_kwargs}; {watch}; {cli.plot_hint(run.logdir)}")

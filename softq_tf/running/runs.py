@@ -59,7 +59,7 @@ def _parse_value(key, text, default):
                 raise ValueError
             return int(number)
         return float(text)
-    except ValueError:
+    except (ValueError, OverflowError):  # int("inf") overflows
         raise ValueError(f"--override {key}={text!r} is invalid: expected a value of type "
                          f"{type(default).__name__} like {default!r}") from None
 

@@ -36,9 +36,15 @@ at the checkpoint restarts from ``reset`` (seeded by the episode index), so a ru
 checkpoint taken mid-episode diverges from the uninterrupted one. From a checkpoint at an episode
 boundary, a CLI run killed and resumed on ContinuousBandit-v0 was measured bit-identical to the
 uninterrupted one (README); other hardware or thread counts may order float reductions differently.
-``SOFTQ_TF_TEST_CRASH_AT`` (test hook, see :func:`_crash_point`) kills the process
-at a chosen point of a save.
+A save that fails (a full disk: ``OSError`` ENOSPC, or TensorFlow's error for it) removes what it
+wrote of its step (side files, ``*.tmp``, ``ckpt-<step>_temp/``, partial ``.index`` / ``.data``) and
+raises :class:`CheckpointWriteError`, one line naming the folder, the newest complete checkpoint and
+the way on; the older checkpoints stay, so ``--resume`` continues from that one once there is space.
+
+``SOFTQ_TF_TEST_CRASH_AT`` and ``SOFTQ_TF_TEST_FULL_DISK_AT`` (test hooks, see :func:`_crash_point`)
+kill the process, or fail the save as a full disk would, at a chosen point of a save.
 """
+import errno
 import json
 import os
 import shutil
@@ -52,6 +58,7 @@ from softq_tf.training.progress import CHECKPOINT_FILE, checkpoint_steps  # noqa
 from softq_tf.training.replay import ReplayBuffer
 
 CRASH_ENV_VAR = "SOFTQ_TF_TEST_CRASH_AT"
+FULL_DISK_ENV_VAR = "SOFTQ_TF_TEST_FULL_DISK_AT"
 _DAMAGE = (OSError, ValueError, KeyError, IndexError, TypeError, tf.errors.OpError,
            AssertionError)
 
@@ -60,15 +67,24 @@ class NoUsableCheckpointError(ValueError):
     """Resuming was asked for, checkpoints exist, and none of them loads."""
 
 
-def _crash_point(point, step):
-    """Test hook: SIGKILLs this process at ``point`` of saving ``step`` when the env var asks.
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (e.g. the disk is full); what it wrote was removed and
+    the older checkpoints are intact. The message is one line with the way on."""
 
-    ``SOFTQ_TF_TEST_CRASH_AT=<point>:<step>`` with ``point`` one of ``side_files`` (after the side
-    files, before the TensorFlow files) or ``tf_files`` (after the TensorFlow files, before the state
-    file). Used by ``tests/test_crash_safety.py``; unset in normal runs.
+
+def _crash_point(point, step):
+    """Test hooks at ``point`` of saving ``step``, each when its env var is ``<point>:<step>``:
+    ``SOFTQ_TF_TEST_CRASH_AT`` SIGKILLs this process, ``SOFTQ_TF_TEST_FULL_DISK_AT`` raises
+    ``OSError(ENOSPC)`` as a write to a full disk does.
+
+    ``point`` is ``side_files`` (after the side files, before the TensorFlow files) or ``tf_files``
+    (after the TensorFlow files, before the state file). Used by ``tests/test_crash_safety.py``;
+    unset in normal runs.
     """
     if os.environ.get(CRASH_ENV_VAR) == f"{point}:{step}":
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(FULL_DISK_ENV_VAR) == f"{point}:{step}":
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({FULL_DISK_ENV_VAR})")
 
 
 def _first_line(error):
@@ -125,17 +141,53 @@ class Checkpointer:
 
         Returns:
           the checkpoint's prefix.
+
+        Raises:
+          CheckpointWriteError: a write failed (e.g. the disk is full); every file of
+            ``ckpt-<step>`` was removed, the older checkpoints stay.
         """
         prefix = os.path.join(self.directory, f"ckpt-{step}")
-        os.makedirs(self.directory, exist_ok=True)
-        replay.save(f"{prefix}.replay.npz")
-        write_json_atomic(f"{prefix}.loop.json", loop_state)
-        _crash_point("side_files", step)
-        options = tf.train.CheckpointOptions(
-            experimental_write_callbacks=[lambda _: _crash_point("tf_files", step)])
-        self._manager.save(checkpoint_number=step, options=options)
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+            replay.save(f"{prefix}.replay.npz")
+            write_json_atomic(f"{prefix}.loop.json", loop_state)
+            _crash_point("side_files", step)
+            options = tf.train.CheckpointOptions(
+                experimental_write_callbacks=[lambda _: _crash_point("tf_files", step)])
+            self._manager.save(checkpoint_number=step, options=options)
+        except (OSError, tf.errors.OpError) as e:
+            self._remove_files_of(step)
+            raise CheckpointWriteError(self._write_failure(step, e)) from None
         self._remove_stale(step)
         return prefix
+
+    def _write_failure(self, step, error):
+        """The one-line message of a failed save of ``step``, after its files are removed."""
+        full_disk = os.strerror(errno.ENOSPC)  # TensorFlow's errors say it in their text
+        full = getattr(error, "errno", None) == errno.ENOSPC or full_disk in str(error)
+        older = checkpoint_steps(self.directory)
+        where = (f"the newest complete checkpoint is ckpt-{older[0]} (step {older[0]})" if older
+                 else "there is no earlier checkpoint, so --resume starts the run over")
+        return (f"cannot write checkpoint ckpt-{step} in {self.directory} "
+                f"({full_disk if full else _first_line(error)}); its partial files were removed "
+                f"and {where}: {'free disk space' if full else 'fix the cause'}, then continue "
+                "with --resume")
+
+    def _remove(self, name):
+        """Deletes the file or folder ``name`` of the checkpoint directory."""
+        path = os.path.join(self.directory, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        else:
+            os.remove(path)
+
+    def _remove_files_of(self, step):
+        """Deletes every file and folder of checkpoint ``ckpt-<step>`` (a failed save's)."""
+        names = os.listdir(self.directory) if os.path.isdir(self.directory) else []
+        for name in names:
+            match = CHECKPOINT_FILE.match(name)
+            if match and int(match.group(1)) == step:
+                self._remove(name)
 
     def _remove_stale(self, step):
         """Deletes files of checkpoints older than the oldest kept one, and, up to ``step``, side
@@ -150,11 +202,7 @@ class Checkpointer:
             leftover = name.endswith(("_temp", ".tmp"))
             superseded = n not in kept and (n < min(kept) or n not in complete)
             if leftover or superseded:
-                path = os.path.join(self.directory, name)
-                if os.path.isdir(path):
-                    shutil.rmtree(path)
-                else:
-                    os.remove(path)
+                self._remove(name)
 
     def restore_latest(self):
         """Restores the newest checkpoint that loads cleanly, skipping damaged ones with a warning.

@@ -13,10 +13,13 @@ CHECKPOINT_FILE = re.compile(r"^ckpt-(\d+)(\.|_temp$)")
 
 
 def read_progress(logdir):
-    """Reads ``progress.csv`` into a dict of column -> list of floats (empty cells become nan)."""
+    """Reads ``progress.csv`` into a dict of column -> list of floats (empty cells become nan;
+    every column of the header, with no values before the first row), leaving out a last row that
+    a live run is still appending (one with cells missing)."""
     with open(os.path.join(logdir, "progress.csv"), newline="") as f:
-        rows = list(csv.DictReader(f))
-    columns = rows[0].keys() if rows else []
+        reader = csv.DictReader(f)
+        rows = [row for row in reader if None not in row.values()]
+        columns = reader.fieldnames or []
     return {c: [float(r[c]) if r[c] != "" else float("nan") for r in rows] for c in columns}
 
 
