@@ -39,21 +39,30 @@ SAMPLES = 100
 MIN_GOAL_FRACTION = 0.10  # the claim checked: every goal reached in >= 10% of episodes
 
 
-def evaluate_goals(policy, episodes, seed):
-    """Rolls out the exported policy from the origin (episode i reset with seed + i, noise from a
-    numpy generator seeded with ``seed``); returns trajectories and goal indices (-1: none)."""
-    env = gym.make(ENV_ID)
+def evaluate_goals(policy, episodes, seed, env_id=ENV_ID):
+    """Rolls out the exported policy from the origin on ``env_id`` (a multi-goal task; episode i
+    reset with seed + i, noise from a numpy generator seeded with ``seed``); returns trajectories,
+    goal indices (-1: none) and undiscounted returns."""
+    env = gym.make(env_id)
     rng = np.random.default_rng(seed)
     runs = [evaluation.rollout(env, policy, rng, seed + episode) for episode in range(episodes)]
     return ([run["observations"].tolist() for run in runs],
-            [run["final_info"].get("goal", -1) for run in runs])
+            [run["final_info"].get("goal", -1) for run in runs],
+            [float(run["rewards"].sum()) for run in runs])
+
+
+def goal_fractions(goals):
+    """(fraction of the episodes' outcomes ``goals`` (goal index, -1: none) at each goal, fraction
+    at none)."""
+    goals = np.asarray(goals)
+    return ([float(np.mean(goals == g)) for g in range(len(GOALS))],
+            float(np.mean(goals == -1)))
 
 
 def goal_summary(run_dir, goals):
     """Per-goal fractions of the episodes' outcomes ``goals`` (goal index, -1: none)."""
-    goals = np.asarray(goals)
-    fractions = [float(np.mean(goals == g)) for g in range(len(GOALS))]
-    return dict(run=run_dir, goal_fractions=fractions, no_goal_fraction=float(np.mean(goals == -1)),
+    fractions, no_goal = goal_fractions(goals)
+    return dict(run=run_dir, goal_fractions=fractions, no_goal_fraction=no_goal,
                 all_goals_reached=min(fractions) >= MIN_GOAL_FRACTION)
 
 
@@ -74,16 +83,24 @@ def q_panels(policy, q_function):
     return ticks.tolist(), panels
 
 
-def draw_trajectories(ax, trajectories, color, title):
-    """Paths from the origin over the level curves of the goal-distance reward, goals in red."""
+def draw_trajectories(ax, trajectories, color, title, tasks=((1.0, range(len(GOALS))),)):
+    """Paths from the origin over the level curves of the goal-distance reward, paying goals in
+    red and the others grey.
+
+    ``tasks``: the (weight, paying goals) pairs whose distance terms the reward sums
+    (``MultiGoalEnv.tasks``; default: the paper's task, every goal paying).
+    """
     xs = np.linspace(-7, 7, 200)
     grid_x, grid_y = np.meshgrid(xs, xs)
-    cost = goal_distance_cost(np.stack([grid_x, grid_y], axis=-1))
+    cost = sum(weight * goal_distance_cost(np.stack([grid_x, grid_y], axis=-1), 1.0,
+                                           GOALS[list(paying)]) for weight, paying in tasks)
     ax.contour(grid_x, grid_y, -cost, levels=15, colors="0.6", linewidths=0.8)
     for path in trajectories:
         path = np.asarray(path)
         ax.plot(path[:, 0], path[:, 1], color=color, linewidth=0.8, alpha=0.7)
-    ax.scatter(GOALS[:, 0], GOALS[:, 1], color="red", s=60, zorder=3)
+    paying = sorted({g for _, goals in tasks for g in goals})
+    ax.scatter(GOALS[:, 0], GOALS[:, 1], color="0.7", s=60, zorder=3)
+    ax.scatter(GOALS[paying, 0], GOALS[paying, 1], color="red", s=60, zorder=4)
     ax.set(xlim=(-7, 7), ylim=(-7, 7), aspect="equal", title=title)
 
 
@@ -117,7 +134,7 @@ def main(argv):
         per_seed[algo] = []
         for run_dir in dirs:
             policy = tf.saved_model.load(os.path.join(run_dir, "policy"))
-            trajectories, goals = evaluate_goals(policy, preset["eval_episodes"], seed=0)
+            trajectories, goals, _ = evaluate_goals(policy, preset["eval_episodes"], seed=0)
             per_seed[algo].append(goal_summary(run_dir, goals))
             if algo == "sql" and not drawn:
                 tf.random.set_seed(0)  # sample_actions draws its noise inside the SavedModel

@@ -52,6 +52,25 @@ FIG1 = {
 }
 
 
+# Beyond the paper (its Sec. 6 names it as future work): composing the soft Q-functions of two
+# multi-goal tasks that share the east goal (paper_repro/compose.py). ``tasks`` are the
+# constituents, trained by SQL and by DDPG; ``combined`` is the task paid the mean of their
+# rewards, trained by SQL from scratch for as many updates as the composition's ``steps``.
+COMPOSE = {
+    "smoke": dict(FIG1["smoke"], tasks=dict(
+        northeast=dict(env="softq_tf/MultiGoalNorthEast-v0", total_steps=200),
+        southeast=dict(env="softq_tf/MultiGoalSouthEast-v0", total_steps=200)),
+        combined="softq_tf/MultiGoalNorthEastSouthEast-v0",
+        overrides=FIG1["smoke"]["overrides"] + ("jit_compile=false",),  # no XLA compile to wait for
+        compose=dict(steps=40, batch_size=32, log_every=20, checkpoint_every=0)),
+    "quick": dict(FIG1["quick"], tasks=dict(
+        northeast=dict(env="softq_tf/MultiGoalNorthEast-v0", total_steps=15_000),
+        southeast=dict(env="softq_tf/MultiGoalSouthEast-v0", total_steps=15_000)),
+        combined="softq_tf/MultiGoalNorthEastSouthEast-v0",
+        compose=dict(steps=3000, batch_size=128, log_every=500, checkpoint_every=1000)),
+}
+
+
 # The locomotion tasks (swimmer and quadruped: Figures 3, 5, 6 and 7) share these settings.
 SMOKE_LOCOMOTION = dict(
     overrides=("reward_scale=10", "min_pool=100", "batch_size=32", "hidden_sizes=16,16",

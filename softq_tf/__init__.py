@@ -17,8 +17,9 @@ from softq_tf.envs import ENV_IDS, register_envs
 
 # Public name -> the module that defines it.
 _EXPORTS = {
-    "DDPGConfig": "learners.configs", "LoopConfig": "learners.configs",
-    "SQLConfig": "learners.configs",
+    "ComposeConfig": "learners.configs", "DDPGConfig": "learners.configs",
+    "LoopConfig": "learners.configs", "SQLConfig": "learners.configs",
+    "ComposedQ": "learners.compose", "ComposedSamplerFit": "learners.compose",
     "DDPGLearner": "learners.ddpg",
     "Learner": "learners.learner",
     "DeterministicPolicy": "learners.policies", "SamplingPolicy": "learners.policies",

@@ -249,3 +249,42 @@ def test_fig3_long_profile_is_the_quick_one_run_longer():
         assert [dataclasses.replace(t, total_steps=0) for t in short] == [
             dataclasses.replace(t, total_steps=0) for t in longer]
         assert all(t.total_steps > s.total_steps for s, t in zip(short, longer))
+
+
+def test_compose_smoke_composes_with_no_env_step_then_replots(tmp_path):
+    result = run_figure("compose", "--profile=smoke", f"--out_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in ("compose.png", "compose.pdf", "compose.json", "sweep_summary.csv"):
+        assert (tmp_path / name).exists(), name
+    results = json.loads((tmp_path / "compose.json").read_text())
+    assert "not a figure of the paper" in results["beyond_the_paper"]
+    policies = results["seeds"][0]["policies"]
+    assert list(policies) == ["sql-northeast", "sql-southeast", "composed", "sql-scratch",
+                              "ddpg-average"]
+    # The smoke profile: 200 steps per constituent (101 updates after min_pool = 100), 40
+    # composition updates; the scratch run makes as many in 100 - 1 + 40 steps.
+    costs = {name: (p["env_steps"], p["gradient_updates"]) for name, p in policies.items()}
+    assert costs == {"sql-northeast": (200, 101), "sql-southeast": (200, 101),
+                     "composed": (0, 40), "sql-scratch": (139, 40), "ddpg-average": (400, 202)}
+    for name, policy in policies.items():
+        assert sum(policy["goal_fractions"].values()) + policy["no_goal_fraction"] == \
+            pytest.approx(1.0)
+        ends = np.array([path[-1] for path in results["trajectories"][name]])
+        assert len(ends) == results["episodes_per_policy"] == 10
+        at_east = np.linalg.norm(ends - results["goals"]["east"], axis=-1) < 1.0
+        assert policy["goal_fractions"]["east"] == pytest.approx(np.mean(at_east))
+    claim = results["claim"]
+    assert claim["composed_new_env_steps"] == 0
+    assert claim["fraction_at_shared_goal"]["composed"] == [policies["composed"][
+        "goal_fractions"]["east"]]
+    assert claim["holds"] == (all(claim["composed_ends_at_shared_goal_in_most_episodes"]) and all(
+        all(v) for v in claim["constituents_split_between_their_goals"].values()))
+    composed = tmp_path / "runs" / "composed" / "MultiGoalNorthEastSouthEast-v0" / "seed0"
+    assert json.loads((composed / "config.json").read_text())["kind"] == "composition"
+
+    (tmp_path / "compose.png").unlink()
+    replot = run_figure("compose", "--profile=smoke", f"--out_dir={tmp_path}", "--plot_only")
+    assert replot.returncode == 0, replot.stderr[-3000:]
+    assert (tmp_path / "compose.png").exists()
+    other_profile = run_figure("compose", "--profile=quick", f"--out_dir={tmp_path}")
+    assert other_profile.returncode == 2 and "other settings" in other_profile.stderr

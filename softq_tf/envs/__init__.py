@@ -14,6 +14,13 @@ import gymnasium as gym
 _ENVS = {
     # id: (entry point, max_episode_steps, kwargs)
     "softq_tf/MultiGoal-v0": ("softq_tf.envs.multigoal:MultiGoalEnv", 20, {}),
+    # Composing skills (Sec. 6): two tasks sharing the east goal, and their rewards' mean.
+    "softq_tf/MultiGoalNorthEast-v0": ("softq_tf.envs.multigoal:MultiGoalEnv", 20,
+                                       {"paying_goals": (0, 2)}),
+    "softq_tf/MultiGoalSouthEast-v0": ("softq_tf.envs.multigoal:MultiGoalEnv", 20,
+                                       {"paying_goals": (0, 3)}),
+    "softq_tf/MultiGoalNorthEastSouthEast-v0": ("softq_tf.envs.multigoal:CombinedMultiGoalEnv", 20,
+                                                {"tasks": ((0, 2), (0, 3))}),
     "softq_tf/ContinuousBandit-v0": ("softq_tf.envs.bandit:ContinuousBanditEnv", 1, {}),
     "softq_tf/SwimmerFinish-v1": ("softq_tf.envs.swimmer:SwimmerFinishEnv", 500, {}),
     "softq_tf/QuadrupedMaze-v1": ("softq_tf.envs.quadruped:QuadrupedMazeEnv", 500, {}),

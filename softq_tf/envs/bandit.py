@@ -4,6 +4,12 @@ With discount 0 the soft Q-function is Q(a) = r(a) / alpha, and the energy-based
 pi(a) = exp(r(a) / alpha) / Z on [-1, 1]. With the tanh correction of the SVGD target (see
 :func:`softq_tf.learners.losses.squashed_log_density`) the sampler's target is exp(r(a) / alpha) (1 - a^2) / Z,
 which :func:`target_density` evaluates for tests and checks by quadrature.
+
+Bandits with other reward parameters share the dynamics (there are none: one step, a constant
+observation), so they compose (paper Sec. 6): the max-ent policy of the reward sum_i w_i r_i(a) is
+exp(sum_i w_i r_i(a) / alpha) (1 - a^2) / Z with the same tanh correction,
+:func:`composed_target_density`, and with discount 0 the composed soft Q-function sum_i w_i Q_i is
+exactly that task's.
 """
 import gymnasium as gym
 import numpy as np
@@ -17,8 +23,15 @@ def bandit_reward(action, well=0.5, depth=4.0, tilt=0.1):
 
 def target_density(grid, alpha, squash_correction=True, **reward_kwargs):
     """exp(r(a)/alpha) (1 - a^2 if squash_correction) normalized on ``grid`` by the trapezoid rule."""
+    return composed_target_density(grid, alpha, [1.0], [reward_kwargs], squash_correction)
+
+
+def composed_target_density(grid, alpha, weights, tasks, squash_correction=True):
+    """exp(sum_i w_i r_i(a) / alpha) (1 - a^2 if squash_correction) normalized on ``grid`` by the
+    trapezoid rule: the max-ent policy of the weighted sum of the rewards of bandits with the
+    reward arguments ``tasks`` [{well, depth, tilt}, ...] and the weights ``weights``."""
     grid = np.asarray(grid, np.float64)
-    log_p = bandit_reward(grid, **reward_kwargs) / alpha
+    log_p = sum(w * bandit_reward(grid, **task) for w, task in zip(weights, tasks)) / alpha
     if squash_correction:
         log_p = log_p + np.log(np.maximum(1.0 - grid ** 2, 1e-300))
     p = np.exp(log_p - log_p.max())

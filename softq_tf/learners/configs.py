@@ -1,11 +1,14 @@
 """The configs of a run, without TensorFlow: the learners' hyperparameters (:class:`SQLConfig`,
-:class:`DDPGConfig`) and the training loop's (:class:`LoopConfig`), each validated when built.
+:class:`DDPGConfig`), the training loop's (:class:`LoopConfig`) and how a composition of soft
+Q-functions fits its sampler (:class:`ComposeConfig`, :func:`composition_weights`), each validated
+when built.
 
 The command-line entry points build and check them before they import TensorFlow, so bad input
 fails within a second; ``softq_tf.learners.sql.SQLConfig``, ``softq_tf.learners.ddpg.DDPGConfig`` and
 ``softq_tf.training.loop.LoopConfig`` are these classes.
 """
 import dataclasses
+import math
 
 from softq_tf.learners.config_utils import (finite_floats, non_negative_int, positive_float,
                                             positive_int, require, validate_shared_fields)
@@ -208,3 +211,74 @@ class LoopConfig:
         for name in ("random_warmup", "overlap_env_step"):
             require(isinstance(getattr(self, name), bool), name, getattr(self, name),
                     "must be True or False")
+
+
+def composition_weights(weights, count, normalize=False):
+    """The weights w_i of a composed soft Q-function sum_i w_i Q_i of ``count`` constituents, as a
+    tuple of floats.
+
+    Weights summing to one keep the constituents' alpha: sum_i w_i Q_i approximates the soft Q of
+    the reward sum_i w_i r_i, which for equal weights is the mean reward, so "sum or mean" is one
+    answer. Weights summing to s != 1 would act as alpha / s (a colder or hotter policy); they are
+    refused unless ``normalize`` divides them by their sum.
+
+    Args:
+      weights: one number per constituent; None or empty: equal weights 1 / ``count``.
+      count: the number of constituents.
+      normalize: divide the weights by their sum (which must then be > 0) instead of requiring
+        that they sum to one.
+
+    Raises:
+      ValueError: one line naming the weights: the wrong count, a negative or non-finite weight,
+        or (without ``normalize``) a sum other than 1 (within 1e-6).
+    """
+    if not weights:
+        return (1.0 / count,) * count
+    try:
+        values = tuple(float(w) for w in weights)
+    except (TypeError, ValueError):
+        values = (math.nan,)
+    text = ",".join(str(w) for w in weights)
+    require(len(values) == count, "weights", text,
+            f"give one weight per run: {len(values)} given for {count} runs")
+    require(all(math.isfinite(w) and w >= 0 for w in values), "weights", text,
+            "every weight must be a finite number >= 0")
+    total = sum(values)
+    if normalize:
+        require(total > 0, "weights", text, "with normalization their sum must be > 0")
+        return tuple(w / total for w in values)
+    require(abs(total - 1.0) <= 1e-6, "weights", text,
+            f"they sum to {total:g}, not 1 (a sum s != 1 acts as alpha / s); give weights "
+            "summing to 1 or normalize them (--normalize)")
+    return values
+
+
+@dataclasses.dataclass(frozen=True)
+class ComposeConfig:
+    """How a composed policy's sampling network is fit to exp(sum_i w_i Q_i) by amortized SVGD,
+    with no environment step (:mod:`softq_tf.learners.compose`). The SVGD settings (K, the kernel,
+    the squash correction, the learning rate, the network's size) are the constituents' SQL
+    config's.
+
+    Attributes:
+      steps: SVGD updates of the sampler (eq. 13-14).
+      batch_size: states per update, drawn uniformly from the constituents' replay pools.
+      init_sampler: 0: a fresh sampler (seeded); i >= 1: start from the sampler of the i-th
+        constituent (1-based, in the order given).
+      log_every: updates between progress rows.
+      checkpoint_every: updates between checkpoints (0 = only at the end).
+      keep_checkpoints: how many recent checkpoints are kept.
+    """
+
+    steps: int = 5000
+    batch_size: int = 128
+    init_sampler: int = 0
+    log_every: int = 500
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "log_every", "keep_checkpoints"):
+            positive_int(name, getattr(self, name))
+        for name in ("init_sampler", "checkpoint_every"):
+            non_negative_int(name, getattr(self, name))

@@ -67,6 +67,28 @@ def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-
     return grads, phi, h
 
 
+def svgd_target(q_network, config):
+    """The unnormalized log density amortized SVGD moves the sampler toward (eq. 13): exp(Q(s, a))
+    with the tanh correction ``config.squash_correction`` names.
+
+    Args:
+      q_network: a soft Q-function, ``(obs [B, O], actions [B, K, A]) -> [B, K]`` (e.g.
+        :class:`softq_tf.learners.networks.QNetwork`, or a composition of several:
+        :class:`softq_tf.learners.compose.ComposedQ`).
+      config: an :class:`SQLConfig`; ``squash_correction`` and ``squash_eps`` are read.
+
+    Returns:
+      (log_density, pre_squash) for :func:`amortized_svgd_gradients`: with "eps",
+      Q(s, a) + sum log(1 - a^2 + eps) of the actions (:func:`losses.squashed_log_density`) and
+      False; with "bijector", Q(s, tanh u) + log |det d tanh(u) / du| of the pre-squash u
+      (:func:`losses.tanh_log_density`) and True.
+    """
+    if config.squash_correction == "bijector":  # SVGD on u = atanh(a)
+        return (lambda obs, u: losses.tanh_log_density(q_network((obs, tf.tanh(u))), u)), True
+    return (lambda obs, actions: losses.squashed_log_density(
+        q_network((obs, actions)), actions, config.squash_eps)), False
+
+
 class SoftQLearner(LearnerBase):
     """Soft Q-learning, a :class:`softq_tf.learners.learner.Learner`: Q, the target Q and their optimizers
     (:class:`softq_tf.learners.learner.LearnerBase`), the sampling network f(xi; s) with its optimizer, and
@@ -131,12 +153,6 @@ class SoftQLearner(LearnerBase):
         return schedules.shrinking_set_size(self.config.noise_set_size, self.step,
                                             self.config.noise_set_steps)
 
-    def _log_density(self, obs, actions):
-        return losses.squashed_log_density(self.q((obs, actions)), actions, self.config.squash_eps)
-
-    def _pre_squash_log_density(self, obs, pre_squash):
-        return losses.tanh_log_density(self.q((obs, tf.tanh(pre_squash))), pre_squash)
-
     def update(self, batch):
         """One SQL update (eq. 10-14) on ``batch``, its random draws from ``self.rng``; traceable
         (``train_step`` is this, compiled). Returns the statistics dict of ``train_step``."""
@@ -190,11 +206,10 @@ class SoftQLearner(LearnerBase):
         q_grads = tape.gradient(q_loss, self.q.trainable_variables)
 
         # eq. 13-14: amortized SVGD toward exp(Q), from the same Q parameters.
-        pre_squash = cfg.squash_correction == "bijector"  # SVGD on u = atanh(a), else on a
+        log_density, pre_squash = svgd_target(self.q, cfg)
         policy_grads, phi, h = amortized_svgd_gradients(
-            self.sampler, obs, xi,
-            self._pre_squash_log_density if pre_squash else self._log_density, cfg.num_fixed,
-            cfg.kernel_h_min, pre_squash=pre_squash)
+            self.sampler, obs, xi, log_density, cfg.num_fixed, cfg.kernel_h_min,
+            pre_squash=pre_squash)
 
         finite = updates.all_finite([q_loss] + q_grads + policy_grads)
         updates.apply_if_finite(

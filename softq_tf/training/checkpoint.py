@@ -10,6 +10,9 @@ A checkpoint ``ckpt-<step>`` in ``<logdir>/checkpoints`` is three things, writte
    file ``checkpoint`` (atomically: TensorFlow writes a temporary file and renames it) and deletes
    checkpoints beyond ``max_to_keep``.
 
+A composition (:mod:`softq_tf.running.composition`) has no replay buffer: its checkpoints
+(``Checkpointer(..., with_replay=False)``) have no ``.replay.npz``, and the rest is the same.
+
 Side files are written with :func:`softq_tf.training.files.write_atomic` (a temporary file, flushed to disk
 and renamed, then the folder flushed). Resuming does not trust the state file (it can lag behind the
 files, and TensorFlow silently ignores a damaged one): it scans the directory for
@@ -91,15 +94,16 @@ def _first_line(error):
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
-def verify(prefix, spec):
+def verify(prefix, spec, with_replay=True):
     """Loads and checks the side files of checkpoint ``prefix`` and reads back every tensor.
 
     Args:
       prefix: ``<directory>/ckpt-<step>``.
       spec: the learner's :class:`softq_tf.learners.specs.EnvSpec`; the replay buffer must match it.
+      with_replay: the checkpoint has a replay buffer (False: a composition's, which has none).
 
     Returns:
-      (replay buffer, loop state dict).
+      (replay buffer or None without one, loop state dict).
 
     Raises:
       ValueError, OSError, tf.errors.OpError: the checkpoint is incomplete or damaged.
@@ -109,8 +113,8 @@ def verify(prefix, spec):
         loop_state = json.load(f)
     if not isinstance(loop_state, dict) or loop_state.get("step") != step:
         raise ValueError(f"{prefix}.loop.json does not describe step {step}")
-    replay = ReplayBuffer.load(f"{prefix}.replay.npz")
-    if replay.shapes != (spec.obs_dim, spec.act_dim):
+    replay = ReplayBuffer.load(f"{prefix}.replay.npz") if with_replay else None
+    if replay is not None and replay.shapes != (spec.obs_dim, spec.act_dim):
         raise ValueError(f"replay buffer holds (obs, action) sizes {replay.shapes}, the learner "
                          f"needs {(spec.obs_dim, spec.act_dim)}")
     reader = tf.train.load_checkpoint(prefix)
@@ -127,10 +131,12 @@ class Checkpointer:
       learner: a :class:`softq_tf.learners.learner.Learner`; its ``spec`` and ``checkpoint_items()`` are
         used.
       max_to_keep: how many recent checkpoints the manager keeps.
+      with_replay: checkpoints carry a replay buffer (False: a composition's, which has none;
+        :meth:`save` then takes None for it).
     """
 
-    def __init__(self, directory, learner, max_to_keep=3):
-        self.directory = directory
+    def __init__(self, directory, learner, max_to_keep=3, with_replay=True):
+        self.directory, self._with_replay = directory, with_replay
         self._spec = learner.spec
         self._checkpoint = tf.train.Checkpoint(**learner.checkpoint_items())
         self._manager = tf.train.CheckpointManager(self._checkpoint, directory, max_to_keep,
@@ -149,7 +155,8 @@ class Checkpointer:
         prefix = os.path.join(self.directory, f"ckpt-{step}")
         try:
             os.makedirs(self.directory, exist_ok=True)
-            replay.save(f"{prefix}.replay.npz")
+            if self._with_replay:
+                replay.save(f"{prefix}.replay.npz")
             write_json_atomic(f"{prefix}.loop.json", loop_state)
             _crash_point("side_files", step)
             options = tf.train.CheckpointOptions(
@@ -218,7 +225,7 @@ class Checkpointer:
         for step in steps:
             prefix = os.path.join(self.directory, f"ckpt-{step}")
             try:
-                replay, loop_state = verify(prefix, self._spec)
+                replay, loop_state = verify(prefix, self._spec, self._with_replay)
                 self._checkpoint.restore(prefix).assert_existing_objects_matched()
             except _DAMAGE as e:
                 problems.append(f"ckpt-{step}: {_first_line(e)}")

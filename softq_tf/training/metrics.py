@@ -77,14 +77,16 @@ class MetricsWriter:
 
     Args:
       logdir: the run folder.
-      columns: columns after :data:`LOOP_COLUMNS` (the task's episode metrics, the learner's
+      columns: columns after ``leading`` (the task's episode metrics, the learner's
         statistics).
       resume_step: when resuming, rows logged after this step (work lost with the crash) are dropped,
         so the file has no duplicated rows.
+      leading: the first columns, starting with ``step``: the training loop's
+        (:data:`LOOP_COLUMNS`) by default; a composition has its own.
     """
 
-    def __init__(self, logdir, columns, resume_step=None):
-        self.columns = LOOP_COLUMNS + tuple(columns)
+    def __init__(self, logdir, columns, resume_step=None, leading=LOOP_COLUMNS):
+        self.columns = tuple(leading) + tuple(columns)
         self.path = os.path.join(logdir, "progress.csv")
         if resume_step is not None and os.path.exists(self.path):
             self._truncate_after(resume_step)
