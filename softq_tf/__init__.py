@@ -3,13 +3,13 @@ and the paper's DDPG baseline.
 
 Parts, each importing only those listed before it: ``envs`` (the tasks), ``learners`` (the
 paper's equations and the two learners), ``training`` (the environment loop and what it writes),
-``running`` (a run end to end, sweeps); the commands users type sit on top as modules of their own
-(``python -m softq_tf.train``, ``evaluate``, ``sweep``).
+``running`` (a run end to end, sweeps, compositions); the commands users type sit on top as
+modules of their own (``python -m softq_tf.train``, ``evaluate``, ``sweep``, ``compose``).
 
 Importing the package registers the ``softq_tf/`` Gymnasium environments; nothing else happens.
 The public names below load their modules, and TensorFlow with them, on first use (PEP 562), so
 ``import softq_tf.envs`` and ``gym.make("softq_tf/...")`` never import TensorFlow; nor do the
-configs (``SQLConfig``, ``DDPGConfig``, ``LoopConfig``).
+configs (``SQLConfig``, ``DDPGConfig``, ``LoopConfig``, ``ComposeConfig``).
 """
 import importlib
 
