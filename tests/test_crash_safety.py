@@ -64,7 +64,9 @@ def test_killed_inside_a_checkpoint_save_resumes_from_newest_complete(tmp_path, 
     assert checkpoint_steps(logdir / "checkpoints") == [300, 200, 100]  # nothing earlier lost
 
 
-@pytest.mark.parametrize("point", ["side_files", "tf_files"])
+# The TensorFlow files' case takes about a minute: slow (tests/test_checkpoint.py covers it in
+# process).
+@pytest.mark.parametrize("point", ["side_files", pytest.param("tf_files", marks=pytest.mark.slow)])
 def test_disk_full_in_a_checkpoint_save_is_one_line_leaves_nothing_and_resumes(tmp_path, point):
     logdir = tmp_path / "run"
     failed = run(logdir, "--total_steps=300", *RUN, full_disk_at=f"{point}:200")

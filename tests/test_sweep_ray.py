@@ -128,6 +128,7 @@ def test_failed_trials_are_retried_from_their_checkpoint(tmp_path, local_ray):
         assert progress_steps(trial.logdir) == list(range(50, STEPS + 1, 50))
 
 
+@pytest.mark.slow  # two figure sweeps (about 110 s); the tiny grid test compares the run folders
 def test_figure_json_is_the_same_on_ray_and_locally(tmp_path):
     figures = {}
     for engine in ("local", "ray"):
