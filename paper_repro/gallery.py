@@ -1,7 +1,7 @@
 """Rebuilds the README's gallery: each figure's picture at a profile (quick by default), shrunk to
 at most 900 pixels wide (narrower if needed) and under 300 KB, as ``docs/images/<figure>.png``.
 
-    python -m paper_repro.gallery [--figures=fig1,fig2,fig4] [--profile=quick] [--plot_only]
+    python -m paper_repro.gallery [--figures=fig1,fig2,fig4,compose] [--profile=quick] [--plot_only]
 
 Each figure is rebuilt by its own script (``python -m paper_repro.<figure> --profile=...`` into
 its default folder ``out/<figure>``, reusing finished runs), so the gallery shows what the scripts
@@ -26,7 +26,7 @@ MAX_WIDTH_PX, MAX_BYTES = 900, 300_000
 IMAGES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
                       "images")
 
-flags.DEFINE_list("figures", ["fig1", "fig2", "fig4"], "Figures to rebuild, from: "
+flags.DEFINE_list("figures", ["fig1", "fig2", "fig4", "compose"], "Figures to rebuild, from: "
                   + ", ".join(FOLDERS) + ".")
 flags.DEFINE_string("profile", "quick", "The figure scripts' --profile.")
 flags.DEFINE_bool("plot_only", False, "Pass --plot_only: redraw from finished runs, never train.")
