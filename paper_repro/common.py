@@ -141,13 +141,17 @@ def _runs(presets, folder, task_names, grid_of):
 
 def or_exit(function, *args):
     """``function(*args)``, or a one-line error and exit: a ValueError (bad input) exits with code
-    2, a RuntimeError (a run failed, from :func:`ensure_runs`) with code 1."""
+    2, a RuntimeError (a run failed, from :func:`ensure_runs`) with code 1, Ctrl-C or SIGTERM
+    (the sweep has stopped its runs, which wrote checkpoints) with code 3, as the sweep CLI does."""
     try:
         return function(*args)
     except ValueError as e:
         fail(e)
     except RuntimeError as e:
         fail(e, code=1)
+    except KeyboardInterrupt:
+        fail("stopped (Ctrl-C or SIGTERM); the running trials wrote checkpoints: rerun the same "
+             "command to resume them", code=3)
 
 
 def progress(trial):

@@ -288,3 +288,18 @@ def test_compose_smoke_composes_with_no_env_step_then_replots(tmp_path):
     assert (tmp_path / "compose.png").exists()
     other_profile = run_figure("compose", "--profile=quick", f"--out_dir={tmp_path}")
     assert other_profile.returncode == 2 and "other settings" in other_profile.stderr
+
+
+def test_a_figure_script_stopped_by_sigterm_says_so_in_one_line_and_exits_3(capsys):
+    """The sweep under a figure script turns SIGTERM into KeyboardInterrupt after its trials wrote
+    checkpoints; the script ends with one line, not a traceback."""
+    from paper_repro import common
+
+    def stopped():
+        raise KeyboardInterrupt("SIGTERM received")
+    with pytest.raises(SystemExit) as exited:
+        common.or_exit(stopped)
+    assert exited.value.code == 3
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: stopped (Ctrl-C or SIGTERM); the running trials wrote checkpoints: rerun the same "
+        "command to resume them"]
