@@ -26,11 +26,17 @@ MAX_WIDTH_PX, MAX_BYTES = 900, 300_000
 IMAGES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
                       "images")
 
-flags.DEFINE_list("figures", ["fig1", "fig2", "fig4", "compose"], "Figures to rebuild, from: "
-                  + ", ".join(FOLDERS) + ".")
-flags.DEFINE_string("profile", "quick", "The figure scripts' --profile.")
-flags.DEFINE_bool("plot_only", False, "Pass --plot_only: redraw from finished runs, never train.")
 FLAGS = flags.FLAGS
+
+
+def _define_flags():
+    """The command's flags, defined only when it runs: the figure scripts' shared module defines
+    flags of the same names (--profile, --plot_only) and may be imported beside this one."""
+    flags.DEFINE_list("figures", ["fig1", "fig2", "fig4", "compose"], "Figures to rebuild, "
+                      "from: " + ", ".join(FOLDERS) + ".")
+    flags.DEFINE_string("profile", "quick", "The figure scripts' --profile.")
+    flags.DEFINE_bool("plot_only", False, "Pass --plot_only: redraw from finished runs, never "
+                      "train.")
 
 
 def shrink(source, target):
@@ -80,4 +86,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    _define_flags()
     app.run(main, flags_parser=cli.parse_flags)
