@@ -17,11 +17,14 @@ Curves: x is environment steps (``progress.csv``'s ``step``), y any ``progress.c
 (``--metric``, by default ``episode_return``, the mean return of the last 10 training episodes;
 e.g. ``eval_return``, the swimmer's ``max_com_x``, ``loss/q``). Rows where the metric is empty (no
 episode finished yet, no evaluation at that row) are skipped. Each run's values are linearly
-interpolated onto its group's common grid: every step that any run of the group logged within the
-span all of them cover (from the latest first step to the earliest last one). So runs of different
-lengths are truncated to the shortest, and runs logged at other steps compare at the same steps
-(runs of one sweep log at the same steps, and their values are taken as they are). The line is the
-mean over the seeds, the band spans the lowest and highest seed (min-max). One panel per env.
+interpolated onto its group's grid: every step that any run of the group logged within the span
+(runs of one sweep log at the same steps, and their values are taken as they are). With
+``--span=common`` (default) the span is the one all runs cover (from the latest first step to the
+earliest last one), so runs of different lengths are truncated to the shortest. With
+``--span=each`` every run is drawn to its own end: at each step the mean and band are over the runs
+that reach it, and the line is dashed where that is fewer than all of the group's seeds (a sweep
+still running, runs extended to different totals). The line is the mean over the seeds, the band
+spans the lowest and highest seed (min-max). One panel per env.
 
 Writes the PNG (default: ``<first folder>/curves-<metric>.png``) and prints per group its seeds,
 steps and last values. Exit codes: 0 success, 2 bad input (one ``error:`` line: a folder that does
@@ -42,6 +45,9 @@ from softq_tf.training.progress import read_progress
 FLAGS = flags.FLAGS
 flags.DEFINE_string("metric", "episode_return", "progress.csv column to plot against the step, "
                     "e.g. episode_return, eval_return, max_com_x, loss/q.")
+flags.DEFINE_enum("span", "common", ["common", "each"], "Steps drawn per group: common, the span "
+                  "all its runs cover (runs truncated to the shortest); each, every run to its own "
+                  "end (mean and band over the runs that reach a step; dashed where not all do).")
 flags.DEFINE_string("out", "", "PNG file to write (default: <first folder>/curves-<metric>.png).")
 
 # Settings that change what a run writes, not how it learns: runs differing in them are seeds of
@@ -132,13 +138,20 @@ def group(loaded):
     return groups
 
 
-def mean_and_band(curves):
-    """The common grid of ``curves`` [(steps, values) per seed] (see the module doc) and the
-    mean, min and max over the seeds on it; an empty grid when their spans do not overlap."""
-    start, end = max(s[0] for s, _ in curves), min(s[-1] for s, _ in curves)
+def mean_and_band(curves, span="common"):
+    """The grid of ``curves`` [(steps, values) per seed] for ``span`` (see the module doc) and
+    the mean, min and max over the seeds on it and how many seeds each step holds; an empty grid
+    when, with ``span="common"``, their spans do not overlap."""
+    if span == "common":
+        start, end = max(s[0] for s, _ in curves), min(s[-1] for s, _ in curves)
+    else:
+        start, end = min(s[0] for s, _ in curves), max(s[-1] for s, _ in curves)
     grid = np.unique(np.concatenate([s[(s >= start) & (s <= end)] for s, _ in curves]))
-    values = np.stack([np.interp(grid, s, v) for s, v in curves])
-    return grid, values.mean(axis=0), values.min(axis=0), values.max(axis=0)
+    values = np.stack([np.where((grid >= s[0]) & (grid <= s[-1]), np.interp(grid, s, v), np.nan)
+                       for s, v in curves])
+    counts = np.sum(~np.isnan(values), axis=0)
+    return (grid, np.nanmean(values, axis=0), np.nanmin(values, axis=0),
+            np.nanmax(values, axis=0), counts)
 
 
 def seeds_text(count):
@@ -159,24 +172,29 @@ def draw(aggregated, metric):
     rows = math.ceil(len(env_ids) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
     for ax, env_id in zip(axes.flat, env_ids):
-        for (label, group_env), (seeds, grid, mean, low, high) in aggregated.items():
+        for (label, group_env), (seeds, grid, mean, low, high, counts) in aggregated.items():
             if group_env != env_id:
                 continue
-            ax.plot(grid, mean, color=colors[label], marker="o" if len(grid) == 1 else None,
+            all_seeds = np.where(counts == seeds, mean, np.nan)
+            ax.plot(grid, all_seeds, color=colors[label], marker="o" if len(grid) == 1 else None,
                     label=f"{label} ({seeds_text(seeds)})")
+            if (counts < seeds).any():  # --span=each: where fewer seeds reach, dashed
+                ax.plot(grid, mean, color=colors[label], linestyle="--", linewidth=1)
             ax.fill_between(grid, low, high, color=colors[label], alpha=0.25, linewidth=0)
         ax.set(title=env_id, xlabel="environment steps", ylabel=metric)
         ax.legend(fontsize=8, loc="best")
     for ax in axes.flat[len(env_ids):]:
         ax.set_visible(False)
-    fig.suptitle(f"{metric}: mean over seeds, band min-max over seeds")
+    partial = any((counts < seeds).any() for seeds, *_, counts in aggregated.values())
+    fig.suptitle(f"{metric}: mean over seeds, band min-max over seeds"
+                 + ("; dashed: not every seed reaches these steps" if partial else ""))
     fig.tight_layout()
     return fig
 
 
-def plot(folders, metric, out):
-    """Finds, groups and draws the runs under ``folders`` into ``out``; returns the lines to
-    print (see the module doc).
+def plot(folders, metric, out, span="common"):
+    """Finds, groups and draws the runs under ``folders`` into ``out`` over ``span`` ("common" or
+    "each"); returns the lines to print (see the module doc).
 
     Raises:
       ValueError: bad input (one line).
@@ -188,14 +206,17 @@ def plot(folders, metric, out):
                          f"available are {', '.join(sorted(columns)) or 'none (no rows yet)'}")
     aggregated, lines = {}, []
     for (label, env_id), curves in group(loaded).items():
-        grid, mean, low, high = mean_and_band(curves)
+        grid, mean, low, high, counts = mean_and_band(curves, span)
         if not grid.size:
-            lines.append(f"{label} on {env_id}: its {len(curves)} seeds share no steps; left out")
+            lines.append(f"{label} on {env_id}: its {len(curves)} seeds share no steps; left out "
+                         "(--span=each draws each run to its own end)")
             continue
-        aggregated[label, env_id] = (len(curves), grid, mean, low, high)
+        aggregated[label, env_id] = (len(curves), grid, mean, low, high, counts)
+        last_steps = sorted(steps[-1] for steps, _ in curves)
+        ends = "" if span == "common" else f" (runs end at {', '.join(f'{s:g}' for s in last_steps)})"
         lines.append(f"{label} on {env_id}: {seeds_text(len(curves))}, steps {grid[0]:g} to "
-                     f"{grid[-1]:g}, last {metric} mean {mean[-1]:.4g} (min {low[-1]:.4g}, max "
-                     f"{high[-1]:.4g})")
+                     f"{grid[-1]:g}{ends}, last {metric} mean {mean[-1]:.4g} (min {low[-1]:.4g}, "
+                     f"max {high[-1]:.4g})")
     left_out = sum(run["curve"] is None for run in loaded)
     if left_out:
         lines.append(f"{left_out} of {len(loaded)} runs have no {metric} values yet; left out")
@@ -214,7 +235,7 @@ def main(argv):
             raise ValueError("give one or more run or sweep folders, e.g. python -m "
                              "softq_tf.plot runs/sweep")
         out = FLAGS.out or os.path.join(folders[0], f"curves-{FLAGS.metric.replace('/', '-')}.png")
-        lines = plot(folders, FLAGS.metric, out)
+        lines = plot(folders, FLAGS.metric, out, FLAGS.span)
     except ValueError as e:
         cli.fail(2, e)
     print("\n".join(lines))

@@ -37,10 +37,11 @@ def returns(steps, values):
     return [dict(step=s, episode_return=v) for s, v in zip(steps, values)]
 
 
-def groups_of(*folders, metric="episode_return"):
-    """{(label, env id): (seeds, grid, mean, low, high)} as the command computes them."""
+def groups_of(*folders, metric="episode_return", span="common"):
+    """{(label, env id): (seeds, grid, mean, low, high, seeds per step)} as the command computes
+    them."""
     loaded = [plot.load(run_dir, metric) for run_dir in plot.find_runs(folders)]
-    return {key: (len(curves), *plot.mean_and_band(curves))
+    return {key: (len(curves), *plot.mean_and_band(curves, span))
             for key, curves in plot.group(loaded).items()}
 
 
@@ -56,10 +57,10 @@ def test_sweep_layout_groups_seeds_by_algorithm_variant_and_env(tmp_path):
     groups = groups_of(tmp_path)
     assert sorted(groups) == [("ddpg", BANDIT), ("sql", MULTIGOAL),
                               ("sql-alpha0.1", MULTIGOAL)]
-    seeds, grid, mean, low, high = groups["sql", MULTIGOAL]
-    assert seeds == 3 and grid.tolist() == steps
+    seeds, grid, mean, low, high, counts = groups["sql", MULTIGOAL]
+    assert seeds == 3 and grid.tolist() == steps and counts.tolist() == [3] * 3
     assert mean.tolist() == [2, 4, 5] and low.tolist() == [1, 2, 3] and high.tolist() == [3, 6, 8]
-    seeds, _, mean, low, high = groups["sql-alpha0.1", MULTIGOAL]
+    seeds, _, mean, low, high, _ = groups["sql-alpha0.1", MULTIGOAL]
     assert seeds == 2 and mean.tolist() == [5] * 3
     assert low.tolist() == [0] * 3 and high.tolist() == [10] * 3
     assert groups["ddpg", BANDIT][2].tolist() == [5, 5, 5.5]
@@ -68,11 +69,27 @@ def test_sweep_layout_groups_seeds_by_algorithm_variant_and_env(tmp_path):
 def test_other_step_grids_are_interpolated_over_the_span_all_runs_cover(tmp_path):
     write_run(tmp_path / "a", returns([0, 100, 200, 300], [0, 100, 200, 300]), seed=0)
     write_run(tmp_path / "b", returns([50, 150, 250], [100, 300, 500]), seed=1)
-    (_, grid, mean, low, high), = groups_of(tmp_path).values()
+    (_, grid, mean, low, high, _), = groups_of(tmp_path).values()
     assert grid.tolist() == [50, 100, 150, 200, 250]  # truncated to the shorter span
     b = [100, 200, 300, 400, 500]  # b's line at 100 and 200: interpolated
     assert mean.tolist() == [(s + v) / 2 for s, v in zip(grid, b)]
     assert low.tolist() == grid.tolist() and high.tolist() == b
+
+
+def test_span_each_draws_every_run_to_its_own_end_over_the_runs_that_reach_a_step(tmp_path):
+    write_run(tmp_path / "long", returns([100, 200, 300, 400], [1, 2, 3, 4]), seed=0)
+    write_run(tmp_path / "short", returns([100, 200], [3, 6]), seed=1)
+    write_run(tmp_path / "late", returns([300, 400], [9, 10]), seed=2)  # shares no step with short
+    (seeds, grid, mean, low, high, counts), = groups_of(tmp_path, span="each").values()
+    assert seeds == 3 and grid.tolist() == [100, 200, 300, 400] and counts.tolist() == [2] * 4
+    assert mean.tolist() == [2, 4, 6, 7]
+    assert low.tolist() == [1, 2, 3, 4] and high.tolist() == [3, 6, 9, 10]
+    lines = plot.plot([str(tmp_path)], "episode_return", str(tmp_path / "c.png"), span="each")
+    assert lines[0] == (f"sql on {MULTIGOAL}: 3 seeds, steps 100 to 400 (runs end at 200, 400, "
+                        "400), last episode_return mean 7 (min 4, max 10)")
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="nothing to plot"):  # the common span is empty
+        plot.plot([str(tmp_path)], "episode_return", str(tmp_path / "d.png"))
 
 
 def test_empty_cells_are_skipped_and_runs_without_the_metric_left_out(tmp_path):
@@ -81,7 +98,7 @@ def test_empty_cells_are_skipped_and_runs_without_the_metric_left_out(tmp_path):
     write_run(tmp_path / "evaluated", eval_rows)
     swimmer = [dict(step=s, episode_return=0, max_com_x=x) for s, x in [(100, 0.5), (200, 1.5)]]
     write_run(tmp_path / "swimmer", swimmer, env_id=SWIMMER)
-    (_, grid, mean, _, _), = groups_of(tmp_path, metric="eval_return").values()
+    (_, grid, mean, _, _, _), = groups_of(tmp_path, metric="eval_return").values()
     assert grid.tolist() == [200, 400] and mean.tolist() == [7, 9]
     assert groups_of(tmp_path)["sql", MULTIGOAL][1].tolist() == [200, 300, 400]
     lines = plot.plot([str(tmp_path)], "max_com_x", str(tmp_path / "x.png"))
