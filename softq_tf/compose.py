@@ -98,6 +98,8 @@ def compose_run(request):
     except (checkpoint.NoUsableCheckpointError, files.RunFolderBusyError,
             composition.ConstituentError) as e:
         cli.fail(2, e)
+    except files.RunWriteError as e:
+        cli.fail(1, e)
     except Exception as e:  # noqa: BLE001 - report any failure of the fit as exit 1 with its cause
         logging.exception("composition failed")
         cli.fail(1, f"composition failed: {type(e).__name__}: {e}")

@@ -28,8 +28,9 @@ Exit codes: 0 success, 2 bad input (one line, no traceback: bad flags or overrid
 a damaged config.json or no loadable checkpoint on --resume, a --resume with a --total_steps below
 the steps done or with any other setting unlike the run's, an --init_from that is not a finished
 run of the same algorithm and spaces, a --logdir another live process is training in, naming its
-pid), 1 failure during training (a checkpoint that cannot be written, e.g. on a full disk, is one
-line naming the newest complete checkpoint to continue from with --resume once there is space), 3
+pid), 1 failure during training (a checkpoint, progress row or export that cannot be written, e.g.
+on a full disk, is one line naming the newest complete checkpoint to continue from with --resume
+once there is space; what the failed write left is removed), 3
 stopped by SIGTERM or SIGINT (checkpointed; resume with --resume).
 """
 import os
@@ -158,7 +159,7 @@ def train_run(run):
                  "continue with --resume")
     except (checkpoint.NoUsableCheckpointError, files.RunFolderBusyError) as e:
         cli.fail(2, e)
-    except (loop.NonFiniteError, checkpoint.CheckpointWriteError) as e:
+    except (loop.NonFiniteError, files.RunWriteError) as e:
         cli.fail(1, e)
     except Exception as e:  # noqa: BLE001 - report any training failure as exit 1 with its cause
         logging.exception("training failed")

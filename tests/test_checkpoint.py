@@ -112,8 +112,8 @@ def test_a_save_on_a_full_disk_removes_what_it_wrote_and_names_the_way_on(ckpt_d
     with pytest.raises(CheckpointWriteError) as raised:
         checkpointer.save(60, replay, dict(loop_state, step=60))
     assert str(raised.value) == (
-        f"cannot write checkpoint ckpt-60 in {ckpt_dir} (No space left on device); its partial "
-        "files were removed and the newest complete checkpoint is ckpt-50 (step 50): free disk "
+        f"cannot write checkpoint ckpt-60 in {ckpt_dir} (No space left on device); what it "
+        "wrote was removed and the newest complete checkpoint is ckpt-50 (step 50): free disk "
         "space, then continue with --resume")
     assert sorted(os.listdir(ckpt_dir)) == before  # side files, _temp/ and .index all gone
     assert restore(ckpt_dir)[1][1]["step"] == 50

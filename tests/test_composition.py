@@ -16,7 +16,7 @@ import tensorflow as tf
 from conftest import assert_bad_input_before_tensorflow
 from softq_tf import load_policy, load_q_function
 from softq_tf.running import compose_request, experiment
-from softq_tf.training.checkpoint import CRASH_ENV_VAR
+from softq_tf.training.files import CRASH_ENV_VAR
 
 BANDIT = "softq_tf/ContinuousBandit-v0"
 TINY = ["min_pool=20", "batch_size=8", "hidden_sizes=8,8", "kernel_particles=4",

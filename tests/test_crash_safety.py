@@ -4,8 +4,9 @@ Kill points: inside a checkpoint save between the side files and the TensorFlow 
 the TensorFlow files and the manager's state file (``SOFTQ_TF_TEST_CRASH_AT``, see
 :mod:`softq_tf.training.checkpoint`), and from outside at whatever the run is doing once a checkpoint appears,
 followed by a truncated newest checkpoint (the killed process's run folder lock does not block the
-resume). A disk that fills at the same points of a save (``SOFTQ_TF_TEST_FULL_DISK_AT``): one
-``error:`` line, exit 1, nothing of the failed checkpoint left, and ``--resume`` continues.
+resume). A disk that fills at the same points of a save, while a ``progress.csv`` row is written,
+or while the policy or Q-function is exported (``SOFTQ_TF_TEST_FULL_DISK_AT``): one ``error:``
+line, exit 1, nothing of the failed write left, and ``--resume`` continues.
 """
 import csv
 import os
@@ -16,8 +17,8 @@ import time
 
 import pytest
 
-from softq_tf.training.checkpoint import CRASH_ENV_VAR, FULL_DISK_ENV_VAR, checkpoint_steps
-from softq_tf.training.files import LOCK_FILE
+from softq_tf.training.checkpoint import checkpoint_steps
+from softq_tf.training.files import CRASH_ENV_VAR, FULL_DISK_ENV_VAR, LOCK_FILE
 
 RUN = ["--env=softq_tf/ContinuousBandit-v0", "--override=min_pool=50", "--override=log_every=50",
        "--override=checkpoint_every=100", "--override=hidden_sizes=16",
@@ -75,13 +76,36 @@ def test_disk_full_in_a_checkpoint_save_is_one_line_leaves_nothing_and_resumes(t
     errors = [line for line in failed.stderr.splitlines() if line.startswith("error:")]
     assert errors == [failed.stderr.splitlines()[-1]] == [
         f"error: cannot write checkpoint ckpt-200 in {logdir}/checkpoints (No space left on "
-        "device); its partial files were removed and the newest complete checkpoint is ckpt-100 "
+        "device); what it wrote was removed and the newest complete checkpoint is ckpt-100 "
         "(step 100): free disk space, then continue with --resume"]
     names = os.listdir(logdir / "checkpoints")
     assert not [n for n in names if n.startswith("ckpt-200") or n.endswith(".tmp")], names
     assert checkpoint_steps(logdir / "checkpoints") == [100]
     log = resume_and_check(logdir, 300)  # every progress step once
     assert f"resumed from {logdir}/checkpoints/ckpt-100" in log
+
+
+@pytest.mark.parametrize("point,written,newest", [
+    ("progress:200", "progress.csv", 100), ("export:q_function", "q_function", 300),
+    ("export:policy", "policy", 300)])
+def test_disk_full_writing_progress_or_the_export_is_one_line_cut_back_and_resumes(
+        tmp_path, point, written, newest):
+    logdir = tmp_path / "run"
+    failed = run(logdir, "--total_steps=300", *RUN, full_disk_at=point)
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    assert "Traceback" not in failed.stderr
+    assert failed.stderr.splitlines()[-1] == (
+        f"error: cannot write {logdir}/{written} (No space left on device); what it wrote was "
+        f"removed and the newest complete checkpoint is ckpt-{newest} (step {newest}): free disk "
+        "space, then continue with --resume")
+    with open(logdir / "progress.csv") as f:  # no half row: the file ends at a whole one
+        assert [int(row["step"]) for row in csv.DictReader(f)] == list(range(50, 151 if newest
+                                                                             < 300 else 301, 50))
+    assert not (logdir / "policy").exists()  # the run is not finished: a sweep would resume it
+    assert not [n for n in os.listdir(logdir) if n.endswith(".tmp")]
+    log = resume_and_check(logdir, 300)  # every progress step once, then both exported
+    assert f"resumed from {logdir}/checkpoints/ckpt-{newest}" in log
+    assert (logdir / "q_function" / "saved_model.pb").exists()
 
 
 def test_killed_from_outside_then_newest_truncated_resumes_with_a_warning(tmp_path):

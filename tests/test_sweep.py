@@ -32,8 +32,7 @@ from conftest import assert_bad_input_before_tensorflow
 from softq_tf import sweep
 from softq_tf.running import sweep_local
 from softq_tf.running import experiment
-from softq_tf.training.checkpoint import CRASH_ENV_VAR
-from softq_tf.training.files import LOCK_FILE, write_json_atomic
+from softq_tf.training.files import CRASH_ENV_VAR, LOCK_FILE, write_json_atomic
 
 BANDIT = "softq_tf/ContinuousBandit-v0"
 # Tiny and without XLA (each compile costs seconds); checkpoints at 150 and 300, none at 200.

@@ -139,9 +139,7 @@ def execute(request):
             request.seed, loaded[config.init_sampler - 1][1] if config.init_sampler else None)
         states = tf.constant(np.concatenate([s for _, _, s in loaded]))
         summary = fit(fitter, states, config, logdir, request.resume)
-        info = request.to_json()
-        export.save_policy(fitter.policy, os.path.join(logdir, "policy"), info)
-        export.save_q_function(composed_q, spec, os.path.join(logdir, "q_function"), info)
+        export.export_run(logdir, fitter.policy, composed_q, spec, request.to_json())
     logging.info("composed %d runs with weights %s: %d updates on %d replayed states, no "
                  "environment step; exported to %s", len(request.constituents),
                  list(request.weights), summary["steps"], int(states.shape[0]), logdir)

@@ -202,9 +202,7 @@ def execute(run, stop=None, callbacks=()):
         summary = loop.train(env, learner, run.loop_config, run.logdir, run.seed, eval_env,
                              resume=run.resume, env_id=run.env_id, stop=stop,
                              callbacks=callbacks)
-        export.save_policy(learner.policy, os.path.join(run.logdir, "policy"), run.to_json())
-        export.save_q_function(learner.q, learner.spec, os.path.join(run.logdir, "q_function"),
-                               run.to_json())
+        export.export_run(run.logdir, learner.policy, learner.q, learner.spec, run.to_json())
     logging.info("finished %s on %s (seed %d): %d steps, %d episodes; exported to %s", run.algo,
                  run.env_id, run.seed, summary["steps"], summary["episodes"], run.logdir)
     return summary

@@ -43,25 +43,21 @@ A save that fails (a full disk: ``OSError`` ENOSPC, or TensorFlow's error for it
 wrote of its step (side files, ``*.tmp``, ``ckpt-<step>_temp/``, partial ``.index`` / ``.data``) and
 raises :class:`CheckpointWriteError`, one line naming the folder, the newest complete checkpoint and
 the way on; the older checkpoints stay, so ``--resume`` continues from that one once there is space.
-
-``SOFTQ_TF_TEST_CRASH_AT`` and ``SOFTQ_TF_TEST_FULL_DISK_AT`` (test hooks, see :func:`_crash_point`)
-kill the process, or fail the save as a full disk would, at a chosen point of a save.
+The test hooks of :func:`softq_tf.training.files.fault_point` kill the process, or fail the save
+as a full disk would, at two points of a save.
 """
-import errno
 import json
 import os
 import shutil
-import signal
 
 import tensorflow as tf
 from absl import logging
 
-from softq_tf.training.files import write_json_atomic
+from softq_tf.training.files import (RunWriteError, fault_point, first_line, write_failure,
+                                     write_json_atomic)
 from softq_tf.training.progress import CHECKPOINT_FILE, checkpoint_steps  # noqa: F401 (re-exported)
 from softq_tf.training.replay import ReplayBuffer
 
-CRASH_ENV_VAR = "SOFTQ_TF_TEST_CRASH_AT"
-FULL_DISK_ENV_VAR = "SOFTQ_TF_TEST_FULL_DISK_AT"
 _DAMAGE = (OSError, ValueError, KeyError, IndexError, TypeError, tf.errors.OpError,
            AssertionError)
 
@@ -70,28 +66,9 @@ class NoUsableCheckpointError(ValueError):
     """Resuming was asked for, checkpoints exist, and none of them loads."""
 
 
-class CheckpointWriteError(RuntimeError):
+class CheckpointWriteError(RunWriteError):
     """A checkpoint could not be written (e.g. the disk is full); what it wrote was removed and
     the older checkpoints are intact. The message is one line with the way on."""
-
-
-def _crash_point(point, step):
-    """Test hooks at ``point`` of saving ``step``, each when its env var is ``<point>:<step>``:
-    ``SOFTQ_TF_TEST_CRASH_AT`` SIGKILLs this process, ``SOFTQ_TF_TEST_FULL_DISK_AT`` raises
-    ``OSError(ENOSPC)`` as a write to a full disk does.
-
-    ``point`` is ``side_files`` (after the side files, before the TensorFlow files) or ``tf_files``
-    (after the TensorFlow files, before the state file). Used by ``tests/test_crash_safety.py``;
-    unset in normal runs.
-    """
-    if os.environ.get(CRASH_ENV_VAR) == f"{point}:{step}":
-        os.kill(os.getpid(), signal.SIGKILL)
-    if os.environ.get(FULL_DISK_ENV_VAR) == f"{point}:{step}":
-        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({FULL_DISK_ENV_VAR})")
-
-
-def _first_line(error):
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def verify(prefix, spec, with_replay=True):
@@ -158,27 +135,17 @@ class Checkpointer:
             if self._with_replay:
                 replay.save(f"{prefix}.replay.npz")
             write_json_atomic(f"{prefix}.loop.json", loop_state)
-            _crash_point("side_files", step)
+            fault_point("side_files", step)
             options = tf.train.CheckpointOptions(
-                experimental_write_callbacks=[lambda _: _crash_point("tf_files", step)])
+                experimental_write_callbacks=[lambda _: fault_point("tf_files", step)])
             self._manager.save(checkpoint_number=step, options=options)
         except (OSError, tf.errors.OpError) as e:
             self._remove_files_of(step)
-            raise CheckpointWriteError(self._write_failure(step, e)) from None
+            raise CheckpointWriteError(write_failure(
+                f"checkpoint ckpt-{step} in {self.directory}", e,
+                checkpoint_steps(self.directory))) from None
         self._remove_stale(step)
         return prefix
-
-    def _write_failure(self, step, error):
-        """The one-line message of a failed save of ``step``, after its files are removed."""
-        full_disk = os.strerror(errno.ENOSPC)  # TensorFlow's errors say it in their text
-        full = getattr(error, "errno", None) == errno.ENOSPC or full_disk in str(error)
-        older = checkpoint_steps(self.directory)
-        where = (f"the newest complete checkpoint is ckpt-{older[0]} (step {older[0]})" if older
-                 else "there is no earlier checkpoint, so --resume starts the run over")
-        return (f"cannot write checkpoint ckpt-{step} in {self.directory} "
-                f"({full_disk if full else _first_line(error)}); its partial files were removed "
-                f"and {where}: {'free disk space' if full else 'fix the cause'}, then continue "
-                "with --resume")
 
     def _remove(self, name):
         """Deletes the file or folder ``name`` of the checkpoint directory."""
@@ -228,8 +195,8 @@ class Checkpointer:
                 replay, loop_state = verify(prefix, self._spec, self._with_replay)
                 self._checkpoint.restore(prefix).assert_existing_objects_matched()
             except _DAMAGE as e:
-                problems.append(f"ckpt-{step}: {_first_line(e)}")
-                logging.warning("skipping damaged checkpoint %s: %s", prefix, _first_line(e))
+                problems.append(f"ckpt-{step}: {first_line(e)}")
+                logging.warning("skipping damaged checkpoint %s: %s", prefix, first_line(e))
                 continue
             logging.info("resumed from %s", prefix)
             return replay, loop_state

@@ -12,7 +12,8 @@ Both carry ``assets/softq_tf.json`` (:data:`METADATA_FILE`, a ``tf.saved_model.A
 :func:`load_policy` and :func:`load_q_function` read it and check every input against it, so a wrong
 shape or dtype is a ValueError naming the problem rather than a TensorFlow signature mismatch. Each
 SavedModel is written into ``<path>.tmp`` and renamed into place, so a killed export never leaves a
-half-written ``policy/``.
+half-written ``policy/``; a failed one (a full disk) removes ``<path>.tmp``. :func:`export_run`
+writes both into a run folder.
 """
 import json
 import os
@@ -22,7 +23,8 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from softq_tf.training.progress import METADATA_FILE
+from softq_tf.training.files import RunWriteError, fault_point, write_failure
+from softq_tf.training.progress import METADATA_FILE, checkpoint_steps
 from softq_tf.learners.specs import EnvSpec, normalize_action
 
 _POLICY_FUNCTIONS = ("sample_action", "sample_actions", "action_from_noise", "greedy_action",
@@ -87,7 +89,12 @@ def _save(module, path, signatures, info):
         with open(asset_path, "w") as f:
             json.dump(info, f, indent=1)
         module.metadata = tf.saved_model.Asset(asset_path)
-        tf.saved_model.save(module, tmp, signatures=signatures)
+        try:
+            tf.saved_model.save(module, tmp, signatures=signatures)
+            fault_point("export", os.path.basename(path))
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     if os.path.exists(path):
         os.replace(path, old)
     os.replace(tmp, path)
@@ -125,6 +132,27 @@ def save_q_function(q_network, spec, path, config=None):
         "q_values": module.q_values(observation, action)}).get_concrete_function(
             *module.q_values.input_signature)
     _save(module, path, {"q_values": signature}, metadata(spec, config))
+
+
+def export_run(logdir, policy, q_network, spec, config):
+    """Exports a finished run's ``policy/`` (:func:`save_policy`) and ``q_function/``
+    (:func:`save_q_function`) into its folder ``logdir``, each carrying ``config``.
+
+    Raises:
+      softq_tf.training.files.RunWriteError: a SavedModel could not be written (e.g. the disk is
+        full): what it wrote was removed; one line naming it and the run's newest complete
+        checkpoint, from which ``--resume`` exports again.
+    """
+    # policy/ last: a run counts as finished once it has one (softq_tf.running.runs.is_finished).
+    saves = (("q_function", lambda path: save_q_function(q_network, spec, path, config)),
+             ("policy", lambda path: save_policy(policy, path, config)))
+    for name, save in saves:
+        path = os.path.join(logdir, name)
+        try:
+            save(path)
+        except (OSError, tf.errors.OpError) as e:
+            raise RunWriteError(write_failure(
+                path, e, checkpoint_steps(os.path.join(logdir, "checkpoints")))) from None
 
 
 def _check_input(name, value, width):

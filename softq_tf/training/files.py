@@ -7,18 +7,70 @@ file copied in by :func:`copy_atomic`): a reader, or a run resumed after a crash
 sees the old content or the new one, never a mix. :func:`hold_run_folder` keeps a second process
 from training into a folder a live process is training in (a ``--resume`` on a running run, a
 scheduler starting a job twice); :func:`run_folder_holder` tells which process that is.
+
+A write of a run's files that fails (a full disk) removes what it wrote and raises
+:class:`RunWriteError`, whose one-line message (:func:`write_failure`) names the file, the
+newest complete checkpoint and the way on. ``SOFTQ_TF_TEST_CRASH_AT`` and
+``SOFTQ_TF_TEST_FULL_DISK_AT`` (test hooks, see :func:`fault_point`) kill the process, or fail a
+write as a full disk would, at a chosen point.
 """
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import shutil
+import signal
 
 LOCK_FILE = ".lock"
+CRASH_ENV_VAR = "SOFTQ_TF_TEST_CRASH_AT"
+FULL_DISK_ENV_VAR = "SOFTQ_TF_TEST_FULL_DISK_AT"
 
 
 class RunFolderBusyError(ValueError):
     """Another live process holds the run folder's lock (:func:`hold_run_folder`)."""
+
+
+class RunWriteError(RuntimeError):
+    """A file of a run could not be written (e.g. the disk is full); what the failed write left
+    was removed and the complete checkpoints are intact. The message is one line with the way
+    on (:func:`write_failure`)."""
+
+
+def fault_point(point, where):
+    """Test hooks at ``point`` of a write, each when its env var is ``<point>:<where>``:
+    ``SOFTQ_TF_TEST_CRASH_AT`` SIGKILLs this process, ``SOFTQ_TF_TEST_FULL_DISK_AT`` raises
+    ``OSError(ENOSPC)`` as a write to a full disk does.
+
+    The points: ``side_files`` and ``tf_files`` of a checkpoint save of step ``where`` (after its
+    side files; after its TensorFlow files, before the state file), ``progress`` (a
+    ``progress.csv`` row of step ``where``, half written) and ``export`` (the SavedModel folder
+    named ``where``, ``policy`` or ``q_function``, half written). Used by the crash-safety tests;
+    unset in normal runs.
+    """
+    if os.environ.get(CRASH_ENV_VAR) == f"{point}:{where}":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(FULL_DISK_ENV_VAR) == f"{point}:{where}":
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} ({FULL_DISK_ENV_VAR})")
+
+
+def first_line(error):
+    """The first line of ``error``'s text, or its type's name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def write_failure(what, error, checkpoints):
+    """The one-line message of a failed write of ``what`` (its partial content already
+    removed) with ``error`` (``OSError``, or TensorFlow's error whose text says why), given
+    ``checkpoints``, the run's complete checkpoint steps, newest first."""
+    full_disk = os.strerror(errno.ENOSPC)  # TensorFlow's errors say it in their text
+    full = getattr(error, "errno", None) == errno.ENOSPC or full_disk in str(error)
+    cause = full_disk if full else first_line(error)
+    where = (f"the newest complete checkpoint is ckpt-{checkpoints[0]} (step {checkpoints[0]})"
+             if checkpoints else "there is no checkpoint, so --resume starts the run over")
+    return (f"cannot write {what} ({cause}); what it wrote was removed and {where}: "
+            f"{'free disk space' if full else 'fix the cause'}, then continue with --resume")
 
 
 def _fsync_folder(folder):

@@ -4,11 +4,14 @@ task's own episode metrics that go into them.
 No plotting here: results are data; ``paper_repro`` draws them.
 """
 import csv
+import errno
+import io
 import os
 
 import tensorflow as tf
 
-from softq_tf.training.files import write_atomic
+from softq_tf.training.files import RunWriteError, fault_point, write_atomic, write_failure
+from softq_tf.training.progress import checkpoint_steps
 from softq_tf.training.progress import read_progress  # noqa: F401 - metrics.read_progress, where it was
 
 LOOP_COLUMNS = ("step", "episodes", "episode_return", "episode_length", "eval_return",
@@ -107,9 +110,25 @@ class MetricsWriter:
         write_atomic(self.path, write)
 
     def write(self, row):
-        """Writes one row (missing columns stay empty) and its numbers to TensorBoard."""
-        with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, self.columns, extrasaction="ignore").writerow(row)
+        """Writes one row (missing columns stay empty) and its numbers to TensorBoard.
+
+        Raises:
+          softq_tf.training.files.RunWriteError: the row could not be written (e.g. the disk is
+            full); what it wrote of it was cut off, so ``--resume`` continues the file.
+        """
+        line = io.StringIO(newline="")
+        csv.DictWriter(line, self.columns, extrasaction="ignore").writerow(row)
+        data = line.getvalue().encode()
+        with open(self.path, "ab", buffering=0) as f:
+            start = f.seek(0, os.SEEK_END)
+            try:
+                if f.write(data) != len(data):  # a short write: the disk filled on the way
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                fault_point("progress", row["step"])
+            except OSError as e:
+                os.truncate(self.path, start)
+                raise RunWriteError(write_failure(self.path, e, checkpoint_steps(
+                    os.path.join(os.path.dirname(self.path), "checkpoints")))) from None
         with self._summary.as_default(step=int(row["step"])):
             for key, value in row.items():
                 if key != "step" and value is not None and value != "":
