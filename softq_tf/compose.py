@@ -27,7 +27,9 @@ Exit codes: 0 success, 2 bad input (one ``error:`` line, found before TensorFlow
 energy-based; runs with other spaces, alpha or discount; weights of the wrong count, negative,
 non-finite or not summing to one without --normalize; a --logdir already holding a run without
 --resume, or holding another composition with it; and, after the import, a --logdir another live
-process holds, or no loadable checkpoint), 1 failure during the fit.
+process holds, or no loadable checkpoint), 1 failure during the fit (a file that cannot be
+written, e.g. on a full disk, is one line naming the newest complete checkpoint), 3 stopped by
+SIGTERM or SIGINT (a checkpoint is written first; continue with ``--resume``).
 """
 import os
 
@@ -89,12 +91,17 @@ def compose_run(request):
     code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
     from softq_tf.running import composition, experiment
-    from softq_tf.training import checkpoint
+    from softq_tf.training import checkpoint, loop
 
     experiment.set_up_process(request.seed, FLAGS.threads)
     print(composition.outputs_line(request, finished=False), flush=True)
+    stop = cli.SignalStop()
     try:
-        composition.execute(request)
+        with stop:
+            composition.execute(request, stop)
+    except loop.StopRequested as e:
+        cli.fail(3, f"stopped by {stop.signal_name} at update {e.step}; checkpoint written, "
+                 "continue with --resume")
     except (checkpoint.NoUsableCheckpointError, files.RunFolderBusyError,
             composition.ConstituentError) as e:
         cli.fail(2, e)

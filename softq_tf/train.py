@@ -34,7 +34,6 @@ once there is space; what the failed write left is removed), 3
 stopped by SIGTERM or SIGINT (checkpointed; resume with --resume).
 """
 import os
-import signal
 
 from absl import app, flags, logging
 
@@ -70,42 +69,6 @@ def check_threads(threads):
     """Raises ValueError for a negative ``--threads`` count."""
     if threads < 0:
         raise ValueError(f"--threads={threads} is invalid: must be >= 0 (0 = one per core)")
-
-
-class SignalStop:
-    """A context manager: inside its block, SIGTERM and SIGINT request a clean stop instead of
-    ending the process; the previous handlers are restored on exit.
-
-    Pass it as ``stop`` to :func:`softq_tf.running.experiment.execute`: calling it tells whether a signal
-    arrived, which the training loop checks before every step. Repeated signals change nothing.
-
-    Attributes:
-      signal_name: the first signal received (``"SIGTERM"``, ``"SIGINT"``), None until then.
-    """
-
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self):
-        self.signal_name = None
-        self._previous = {}
-
-    def __call__(self):
-        return self.signal_name is not None
-
-    def _handle(self, signum, frame):
-        # Only an attribute is set: logging here could re-enter a stderr write the signal
-        # interrupted, which Python refuses with a RuntimeError.
-        if self.signal_name is None:
-            self.signal_name = signal.Signals(signum).name
-
-    def __enter__(self):
-        self._previous = {signum: signal.signal(signum, self._handle) for signum in self.SIGNALS}
-        return self
-
-    def __exit__(self, *exc_info):
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        return False
 
 
 def main(argv):
@@ -150,7 +113,7 @@ def train_run(run):
     except ValueError as e:
         cli.fail(2, e)
     print(experiment.outputs_line(run, finished=False), flush=True)
-    stop = SignalStop()
+    stop = cli.SignalStop()
     try:
         with stop:
             experiment.execute(run, stop)

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ import tensorflow as tf
 from conftest import assert_bad_input_before_tensorflow
 from softq_tf import load_policy, load_q_function
 from softq_tf.running import compose_request, experiment
+from softq_tf.training.checkpoint import checkpoint_steps
 from softq_tf.training.files import CRASH_ENV_VAR
 
 BANDIT = "softq_tf/ContinuousBandit-v0"
@@ -86,6 +88,31 @@ def test_killed_composition_resumes_bit_identical_to_an_uninterrupted_one(runs, 
     obs, xi = np.zeros((5, 1), np.float32), np.linspace(-2, 2, 5, dtype=np.float32)[:, None]
     np.testing.assert_array_equal(load_policy(logdir / "policy").action_from_noise(obs, xi),
                                   load_policy(composed / "policy").action_from_noise(obs, xi))
+
+
+def test_sigterm_checkpoints_exits_3_with_one_line_and_resume_finishes(runs):
+    logdir = runs / "stopped"
+    command = [sys.executable, "-m", "softq_tf.compose", f"--runs={runs / 'right'},{runs / 'left'}",
+               f"--logdir={logdir}", "--steps=2000", "--log_every=10", "--checkpoint_every=0",
+               "--batch_size=8"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    deadline = time.time() + 120
+    while not (logdir / "progress.csv").exists() or len(progress(logdir)) < 2:
+        assert time.time() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stderr = process.communicate(timeout=120)[1]
+    assert process.returncode == 3, stderr[-3000:]
+    assert "Traceback" not in stderr
+    step = checkpoint_steps(logdir / "checkpoints")[0]  # checkpoint_every=0: the stop's own
+    assert stderr.splitlines()[-1] == (f"error: stopped by SIGTERM at update {step}; checkpoint "
+                                       "written, continue with --resume")
+    assert 20 <= step < 2000 and not (logdir / "policy").exists()
+    resumed = compose(f"--logdir={logdir}", "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert [int(row["step"]) for row in progress(logdir)] == list(range(10, 2001, 10))
+    assert compose_request.is_finished(str(logdir))
 
 
 def test_exports_load_evaluate_and_hold_the_weighted_sum(runs, composed):

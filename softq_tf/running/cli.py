@@ -4,7 +4,8 @@ free of libraries' INFO logs.
 
 Exit codes across the project's CLIs: 0 success, 1 a failure while running (training, a trial),
 2 bad input (nothing was started or changed), 3 stopped by SIGTERM or SIGINT after writing a
-checkpoint (``softq_tf.train``; it resumes with ``--resume``).
+checkpoint (``softq_tf.train`` and ``softq_tf.compose`` with :class:`SignalStop`; they resume with
+``--resume``).
 
 A process started by another one that must not outlive it (a sweep's trial) is given the starter's
 pid in :data:`PARENT_ENV_VAR` and calls :func:`stop_with_parent` first thing.
@@ -102,3 +103,41 @@ def drop_info_of(*packages):
     folders = [folder for spec in specs if spec and spec.submodule_search_locations
                for folder in spec.submodule_search_locations]
     absl_logging.get_absl_logger().addFilter(_DropInfoOf(folders))
+
+
+class SignalStop:
+    """A context manager: inside its block, SIGTERM and SIGINT request a clean stop instead of
+    ending the process; the previous handlers are restored on exit.
+
+    Pass it as ``stop`` to :func:`softq_tf.running.experiment.execute` or
+    :func:`softq_tf.running.composition.execute`: calling it tells whether a signal arrived, which
+    the training loop checks before every step (a composition's fit before every update).
+    Repeated signals change nothing.
+
+    Attributes:
+      signal_name: the first signal received (``"SIGTERM"``, ``"SIGINT"``), None until then.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self):
+        self.signal_name = None
+        self._previous = {}
+
+    def __call__(self):
+        return self.signal_name is not None
+
+    def _handle(self, signum, frame):
+        # Only an attribute is set: logging here could re-enter a stderr write the signal
+        # interrupted, which Python refuses with a RuntimeError.
+        if self.signal_name is None:
+            self.signal_name = signal.Signals(signum).name
+
+    def __enter__(self):
+        self._previous = {signum: signal.signal(signum, self._handle) for signum in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info):
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        return False

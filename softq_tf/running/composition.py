@@ -56,7 +56,7 @@ def load_constituent(part):
     return learner.q, learner.sampler, states
 
 
-def fit(fitter, states, config, logdir, resume=False):
+def fit(fitter, states, config, logdir, resume=False, stop=None):
     """Runs ``config.steps`` updates of ``fitter`` on ``states``, logging to
     ``logdir/progress.csv`` and checkpointing to ``logdir/checkpoints`` (with ``resume``, from the
     newest loadable checkpoint there: the result is bit for bit the uninterrupted one's).
@@ -67,11 +67,15 @@ def fit(fitter, states, config, logdir, resume=False):
       config: the :class:`softq_tf.learners.configs.ComposeConfig`.
       logdir: the composition folder.
       resume: continue from its newest checkpoint, if any.
+      stop: a callable polled before every update (e.g. :class:`softq_tf.running.cli.SignalStop`);
+        once it returns true, the fit checkpoints and raises
+        :class:`softq_tf.training.loop.StopRequested`.
 
     Returns:
       dict with ``steps`` (updates done) and ``last_stats``.
 
     Raises:
+      softq_tf.training.loop.StopRequested: ``stop`` asked to stop (checkpointed).
       softq_tf.training.loop.NonFiniteError: a gradient was non-finite (the last finite state is
         checkpointed first).
       softq_tf.training.checkpoint.NoUsableCheckpointError: with ``resume``, checkpoints exist
@@ -87,6 +91,10 @@ def fit(fitter, states, config, logdir, resume=False):
     last_step, stats = step, {}
     try:
         while step < config.steps:
+            if stop is not None and stop():
+                if saved_step != step:
+                    checkpointer.save(step, None, dict(step=step))
+                raise loop.StopRequested(step)
             stats = fitter.train_step(states)
             if not stats["finite"]:
                 checkpointer.save(step, None, dict(step=step))
@@ -112,10 +120,10 @@ def fit(fitter, states, config, logdir, resume=False):
     return dict(steps=step, last_stats={k: float(v) for k, v in stats.items()})
 
 
-def execute(request):
+def execute(request, stop=None):
     """Fits the composition ``request`` (a :class:`softq_tf.running.compose_request.Composition`)
     and exports ``policy/`` and ``q_function/`` into its logdir, holding the folder
-    (:func:`softq_tf.training.files.hold_run_folder`) throughout.
+    (:func:`softq_tf.training.files.hold_run_folder`) throughout. ``stop``: as :func:`fit`'s.
 
     Returns:
       the summary of :func:`fit`.
@@ -123,6 +131,8 @@ def execute(request):
     Raises:
       softq_tf.training.files.RunFolderBusyError: another process holds the folder.
       ConstituentError: a constituent's checkpoint cannot be read.
+      softq_tf.training.loop.StopRequested: ``stop`` asked to stop (checkpointed, nothing
+        exported).
     """
     logdir, config = request.logdir, request.config
     os.makedirs(logdir, exist_ok=True)
@@ -138,7 +148,7 @@ def execute(request):
             spec, composed_q, request.sampler_source.run.learner_config, config.batch_size,
             request.seed, loaded[config.init_sampler - 1][1] if config.init_sampler else None)
         states = tf.constant(np.concatenate([s for _, _, s in loaded]))
-        summary = fit(fitter, states, config, logdir, request.resume)
+        summary = fit(fitter, states, config, logdir, request.resume, stop)
         export.export_run(logdir, fitter.policy, composed_q, spec, request.to_json())
     logging.info("composed %d runs with weights %s: %d updates on %d replayed states, no "
                  "environment step; exported to %s", len(request.constituents),
