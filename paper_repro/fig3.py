@@ -11,8 +11,10 @@ SQL run crosses both thresholds; fewer DDPG runs do (80% on the swimmer, 60% on 
 The curves come from the runs' own logs (the tasks' episode metrics in ``progress.csv``: the largest
 and smallest centre-of-mass x, the smallest distance to the target, per log interval). fig3.json
 holds them and, per algorithm and task, the fraction of seeds past the threshold, the step at which
-each crossed, and what each final policy does in five episodes from the start (their returns, and
-where each ended: the swimmer's centre-of-mass x, the quadruped's distance to the target).
+each crossed, and what each final policy does in five episodes from the start (their returns,
+where each ended: the swimmer's centre-of-mass x, the quadruped's distance to the target; and how
+straight its centre of mass moved, start-to-end distance over path length, so that a policy that
+scores by shaking in place shows as such).
 TensorFlow is imported only to load those policies, so bad flags and a --plot_only without runs
 fail within about a second.
 """
@@ -78,6 +80,10 @@ def final_policy_episodes(trial, env, episodes=EVAL_EPISODES):
     for key in ("com_x", "distance"):  # where each episode ended (task permitting)
         if key in rollouts[0]["final_info"]:
             summary[f"final_{key}"] = [float(run["final_info"][key]) for run in rollouts]
+    if "com_y" in rollouts[0]["final_info"]:  # swimming or walking one way, or shaking in place
+        summary["straightness"] = [
+            common.straightness(np.array([[info["com_x"], info["com_y"]] for info in run["infos"]]))
+            for run in rollouts]
     return summary
 
 
@@ -135,6 +141,10 @@ def main(argv):
     figure_files.save_figure(draw(results), root, "fig3")
     summary = {f"{algo}_{name}_fraction_crossed": task["algos"][algo]["fraction_of_seeds_crossed"]
                for name, task in results.items() for algo in ALGOS}
+    summary.update({  # over the final policies' episodes of every seed
+        f"{algo}_{name}_final_straightness": float(np.mean(
+            [s["final_policy"]["straightness"] for s in task["algos"][algo]["seeds"]]))
+        for name, task in results.items() for algo in ALGOS})
     figure_files.save_results(dict(figure=3, profile=common.FLAGS.profile, summary=summary,
                                    tasks=results), root, "fig3")
     for key, value in summary.items():

@@ -81,6 +81,10 @@ def test_fig3_then_fig6_smoke_share_runs_and_write_pictures_and_numbers(tmp_path
     swimmer_policy = results["tasks"]["swimmer"]["algos"]["sql"]["seeds"][0]["final_policy"]
     maze_policy = results["tasks"]["maze"]["algos"]["sql"]["seeds"][0]["final_policy"]
     assert len(swimmer_policy["final_com_x"]) == 5 and len(maze_policy["final_distance"]) == 5
+    for policy in (swimmer_policy, maze_policy):
+        assert len(policy["straightness"]) == 5
+        assert all(0 <= s <= 1 for s in policy["straightness"])
+    assert 0 <= results["summary"]["sql_swimmer_final_straightness"] <= 1
     swimmer = results["tasks"]["swimmer"]["algos"]["sql"]["seeds"][0]["values"]
     assert swimmer == sorted(swimmer)  # farthest since the start never decreases
     maze = results["tasks"]["maze"]["algos"]["ddpg"]["seeds"][0]["values"]
@@ -222,6 +226,17 @@ def test_fig5_average_return_and_fig7_sectors():
         assert fig7.claim(summary, 0.1)["holds"] is holds
     summary["0.1"] = dict(column, sectors_covered=5)
     assert fig7.claim(summary, 0.1)["sql_spreads"] is False
+
+
+def test_straightness_tells_swimming_one_way_from_shaking_in_place():
+    from paper_repro import common
+
+    line = np.stack([np.linspace(0, 2, 11), np.zeros(11)], axis=1)
+    assert common.straightness(line) == pytest.approx(1.0)
+    shaking = np.array([[0, 0], [0.1, 0], [0, 0], [0.1, 0], [0, 0]], float)
+    assert common.straightness(shaking) == 0.0  # back where it started
+    assert common.straightness(shaking[:4]) == pytest.approx(1 / 3)  # 0.1 m net over 0.3 m
+    assert common.straightness(np.zeros((5, 2))) == 0.0  # no motion at all
 
 
 def test_fig1_goal_summary_counts_each_goal_and_the_misses():
