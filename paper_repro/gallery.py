@@ -2,9 +2,11 @@
 at most 900 pixels wide (narrower if needed) and under 300 KB, as ``docs/images/<figure>.png``.
 
     python -m paper_repro.gallery [--figures=fig1,fig2,fig4,compose] [--profile=quick] [--plot_only]
+        [--out_root=out]
 
 Each figure is rebuilt by its own script (``python -m paper_repro.<figure> --profile=...`` into
-its default folder ``out/<figure>``, reusing finished runs), so the gallery shows what the scripts
+``<out_root>/<figure>``, the scripts' default folder with ``--out_root=out``; fig6 and fig7 use
+fig3's and fig5's), reusing finished runs, so the gallery shows what the scripts
 write, never a picture made apart from its numbers. Figures whose runs take hours (fig3, fig5, ...)
 are listed explicitly; ``--plot_only`` redraws from finished runs without training. A figure whose
 script fails is reported and skipped; the exit code is then 1.
@@ -37,6 +39,8 @@ def _define_flags():
     flags.DEFINE_string("profile", "quick", "The figure scripts' --profile.")
     flags.DEFINE_bool("plot_only", False, "Pass --plot_only: redraw from finished runs, never "
                       "train.")
+    flags.DEFINE_string("out_root", "out", "The figure scripts' --out_dir is <out_root>/<folder> "
+                        "(fig3 and fig6: fig3, fig5 and fig7: fig5): where their runs are.")
 
 
 def shrink(source, target):
@@ -57,14 +61,15 @@ def shrink(source, target):
 
 def rebuild(figure):
     """Runs the figure's script; returns its PNG's path (RuntimeError naming its last line)."""
-    command = [sys.executable, "-m", f"paper_repro.{figure}"]
+    out_dir = os.path.join(FLAGS.out_root, FOLDERS[figure])
+    command = [sys.executable, "-m", f"paper_repro.{figure}", f"--out_dir={out_dir}"]
     if figure not in TRAINS_NOTHING:
         command += [f"--profile={FLAGS.profile}"] + (["--plot_only"] if FLAGS.plot_only else [])
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode:
         lines = result.stderr.strip().splitlines()
         raise RuntimeError(lines[-1] if lines else f"exit code {result.returncode}")
-    return os.path.join("out", FOLDERS[figure], f"{figure}.png")
+    return os.path.join(out_dir, f"{figure}.png")
 
 
 def main(argv):
