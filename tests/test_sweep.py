@@ -215,6 +215,17 @@ def test_each_trial_got_its_thread_count(history):
         assert f"TensorFlow threads: intra-op {threads}, inter-op {threads}\n" in log, log[-2000:]
 
 
+def test_eta_takes_each_kind_of_trial_at_its_own_rate_over_the_parallel_slots():
+    sql, ddpg, maze = ("sql", "swimmer"), ("ddpg", "swimmer"), ("sql", "maze")
+    measured = [(sql, 1000, 10.0), (sql, 500, 10.0), (ddpg, 3000, 10.0)]  # 75 and 300 steps/s
+    assert sweep_local.eta_sec([(sql, 1500), (ddpg, 3000)], measured, 1) == pytest.approx(30.0)
+    assert sweep_local.eta_sec([(sql, 1500), (ddpg, 3000)], measured, 2) == pytest.approx(15.0)
+    overall = 4500 / 30.0  # a kind not run yet: the rate of all trials together
+    assert sweep_local.eta_sec([(maze, 1500)], measured, 1) == pytest.approx(1500 / overall)
+    assert sweep_local.eta_sec([(sql, 100)], [(sql, 0, 5.0)], 1) is None  # no step yet
+    assert sweep_local.eta_sec([], measured, 2) == 0
+
+
 def test_one_progress_line_for_the_whole_sweep(history):
     lines = [line for line in history["log_lines"] if " pending of 2 trials " in line]
     assert len(lines) >= 2, history["log_lines"]  # while running (every second) and at the end

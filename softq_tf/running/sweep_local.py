@@ -138,8 +138,36 @@ def _sigterm_as_interrupt():
     return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
-def _report(trials, results, running, pending, waiting, steps_at_start, start):
-    """Logs one line for the whole sweep: trials by state, steps, aggregate steps/s and ETA.
+def eta_sec(remaining, measured, parallel):
+    """Seconds until a sweep is done: each unfinished trial's remaining steps at the steps/s that
+    trials of its algorithm and env ran at in this sweep (at the rate of all trials together for
+    a kind none has run yet), spread over ``parallel`` slots. Trials of one sweep can differ
+    several-fold in speed (DDPG against SQL, a swimmer against a quadruped), so one aggregate
+    rate would be off by as much.
+
+    Args:
+      remaining: (kind, steps left) per unfinished trial; a kind is any hashable, e.g.
+        (algo, env id).
+      measured: (kind, steps gained, seconds run) per trial that ran in this sweep.
+      parallel: trials run at once.
+
+    Returns:
+      the estimate in seconds; None before any step was measured.
+    """
+    gained, seconds = collections.Counter(), collections.Counter()
+    for kind, steps, sec in measured:
+        gained[kind] += steps
+        seconds[kind] += sec
+    if sum(gained.values()) <= 0:
+        return None
+    overall = sum(gained.values()) / sum(seconds.values())
+    rates = {kind: gained[kind] / seconds[kind] for kind in gained if gained[kind] > 0}
+    return sum(steps / rates.get(kind, overall) for kind, steps in remaining) / parallel
+
+
+def _report(trials, results, running, pending, waiting, steps_at_start, start, parallel):
+    """Logs one line for the whole sweep: trials by state, steps, aggregate steps/s and the ETA
+    of :func:`eta_sec`.
 
     Arguments are keyed by the trial's index in ``trials``.
     """
@@ -155,14 +183,22 @@ def _report(trials, results, running, pending, waiting, steps_at_start, start):
     total = sum(t.total_steps for t in trials)
     # Only the trials this sweep runs count towards its rate (reused ones add no steps now).
     ran = sum(steps[i] - at_start for i, at_start in steps_at_start.items())
-    rate = ran / max(time.monotonic() - start, 1e-9)
+    now = time.monotonic()
+    rate = ran / max(now - start, 1e-9)
+    kind = {i: (t.algo, t.env_id) for i, t in enumerate(trials)}
+    measured = [(kind[i], steps[i] - at_start,
+                 now - running[i].start if i in running else results[i].wall_sec)
+                for i, at_start in steps_at_start.items()
+                if i in running or (i in results and results[i].status != "reused")]
+    remaining = [(kind[i], t.total_steps - steps[i]) for i, t in enumerate(trials)
+                 if i not in results]
+    eta = eta_sec(remaining, measured, parallel)
     failed = sum(r.status == "failed" for r in results.values())
-    eta = f"{(total - done) / rate / 60:.1f} min" if rate > 0 else "unknown"
     held = f" ({len(waiting)} waiting for their folder)" if waiting else ""
     logging.info("sweep: %d done, %d running, %d failed, %d pending%s of %d trials | %d/%d steps "
                  "(%.0f%%) | %.1f steps/s | eta %s", len(results) - failed, len(running), failed,
                  len(pending), held, len(trials), done, total, 100.0 * done / max(total, 1), rate,
-                 eta)
+                 "unknown" if eta is None else f"{eta / 60:.1f} min")
 
 
 def _next_free(pending, trials, waiting):
@@ -246,7 +282,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
                         process.log_path, process.offset, returncode))
                     logging.warning("sweep: %s failed: %s", trials[i].logdir, results[i].error)
             if time.monotonic() >= next_report:
-                _report(trials, results, running, pending, waiting, steps_at_start, start)
+                _report(trials, results, running, pending, waiting, steps_at_start, start, parallel)
                 next_report = time.monotonic() + report_every_sec
             if pending or running:
                 time.sleep(_POLL_SEC)
@@ -255,7 +291,7 @@ def run_sweep(trials, parallel=None, threads_per_trial=None, summary_path=None,
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
     if steps_at_start:
-        _report(trials, results, running, pending, waiting, steps_at_start, start)
+        _report(trials, results, running, pending, waiting, steps_at_start, start, parallel)
     ordered = [results[i] for i in range(len(trials))]
     if summary_path:
         write_summary(ordered, summary_path)
