@@ -1,9 +1,9 @@
 """Shared pieces of the figure scripts that train: flags, run-or-reuse of per-seed runs, their logs.
 
 Every figure script takes ``--profile=smoke|quick|long|paper --out_dir=DIR [--seeds=0,1,2]
-[--engine=local|ray] [--plot_only]`` and writes ``DIR/figN.png``, ``DIR/figN.pdf``, ``DIR/figN.json``
-and per-run folders ``DIR/runs/<algo>[-<variant>]/<env>/seed<k>/`` in the training CLI's
-format, trained by :mod:`softq_tf.sweep` (a row per run of every sweep into DIR in
+[--engine=local|ray] [--plot_only]`` and writes ``DIR/figN.png``, ``DIR/figN.pdf``,
+``DIR/figN.json`` and per-run folders ``DIR/runs/<algo>[-<variant>]/<env>/seed<k>/`` in the
+training CLI's format, trained by :mod:`softq_tf.sweep` (a row per run of every sweep into DIR in
 ``DIR/sweep_summary.csv``). A finished run (one with an exported ``policy/``) is reused; an
 interrupted one resumes from its checkpoint. The output folder and the figure's files are
 :mod:`paper_repro.figure_files`'s.
@@ -155,7 +155,8 @@ def or_exit(function, *args):
 
 
 def progress(trial):
-    """The run's ``progress.csv`` as {column: numpy array} (see softq_tf.training.progress.read_progress)."""
+    """The run's ``progress.csv`` as {column: numpy array} (see
+    softq_tf.training.progress.read_progress)."""
     return {k: np.asarray(v) for k, v in read_progress(trial.logdir).items()}
 
 

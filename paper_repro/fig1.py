@@ -3,14 +3,15 @@
 Left: trajectories of the stochastic SQL policy started at the origin, over the level curves of the
 reward's distance term, with the four goals in red. Middle: contours of the learned Q(s, .) over the
 action square at the states (-2.5, 0), (0, 0) and (2.5, 2.5), with 100 actions sampled from the
-policy as stars. Right (the paper says it in words): trajectories of DDPG's policy, trained with the
-same settings. The paper's claim: SQL reaches all four goals from the same start; DDPG commits to one.
+policy as stars. Right (the paper says it in words): trajectories of DDPG's policy, trained with
+the same settings. The paper's claim: SQL reaches all four goals from the same start; DDPG commits
+to one.
 
     python -m paper_repro.fig1 [--profile=quick] [--out_dir=out/fig1]
 
-fig1.json holds, per seed and algorithm, the fraction of evaluation episodes ending at each goal, and
-the data of the drawn panels (trajectories, Q grids, samples). TensorFlow is imported only once the
-runs are there, so bad flags and a --plot_only without runs fail within about a second.
+fig1.json holds, per seed and algorithm, the fraction of evaluation episodes ending at each goal,
+and the data of the drawn panels (trajectories, Q grids, samples). TensorFlow is imported only once
+the runs are there, so bad flags and a --plot_only without runs fail within about a second.
 """
 import os
 

@@ -6,9 +6,9 @@ days) and ``paper`` (Appendix D.1 values).
 Each preset gives ``tasks`` (per task: ``env``, ``total_steps`` and optionally ``env_kwargs`` and
 task-specific ``overrides``), ``seeds``, ``overrides`` (``key=value`` for any
 :class:`softq_tf.LoopConfig` field and the learner fields SQL and DDPG share) and ``algo_overrides``
-(per algorithm: fields of :class:`softq_tf.SQLConfig` or :class:`softq_tf.DDPGConfig` alone). Citations: "D.1" is the paper's
-Appendix D.1 table as summarized in docs/REPRODUCTION.md; "later code" is the authors' later, faster
-scripts described there.
+(per algorithm: fields of :class:`softq_tf.SQLConfig` or :class:`softq_tf.DDPGConfig` alone).
+Citations: "D.1" is the paper's Appendix D.1 table as summarized in docs/REPRODUCTION.md; "later
+code" is the authors' later, faster scripts described there.
 """
 
 PROFILE_NAMES = ("smoke", "quick", "long", "paper")

@@ -13,7 +13,7 @@ configs (``SQLConfig``, ``DDPGConfig``, ``LoopConfig``, ``ComposeConfig``).
 """
 import importlib
 
-from softq_tf.envs import ENV_IDS, register_envs
+from softq_tf.envs import ENV_IDS, register_envs  # noqa: F401 - ENV_IDS is public (in __all__)
 
 # Public name -> the module that defines it.
 _EXPORTS = {

@@ -4,17 +4,17 @@ r"""Roll out an exported policy: each episode's return and length, their mean, o
         [--episodes=10] [--seed=0] [--video=DIR] [--env_kwargs=JSON]
 
 The policy is a run's ``policy/`` (``softq_tf.train`` exports it at the end), loaded with
-:func:`softq_tf.training.export.load_policy`. Without ``--env`` the episodes run on the env (and constructor
-arguments) the policy was trained on, as its export records them. The episodes act as the training
-loop's evaluations do (:func:`softq_tf.training.evaluation.evaluate`): a = f(xi; s) through the policy's
-``action_from_noise``, xi ~ N(0, I) from a numpy generator seeded with ``--seed`` (a DDPG policy is
-deterministic and ignores xi), episode i reset with seed + i; so the mean printed is what
-``evaluation.evaluate(env, policy, episodes, seed)`` returns. Returns are undiscounted sums of the env's
-rewards (not scaled by ``reward_scale``).
+:func:`softq_tf.training.export.load_policy`. Without ``--env`` the episodes run on the env (and
+constructor arguments) the policy was trained on, as its export records them. The episodes act as
+the training loop's evaluations do (:func:`softq_tf.training.evaluation.evaluate`): a = f(xi; s)
+through the policy's ``action_from_noise``, xi ~ N(0, I) from a numpy generator seeded with
+``--seed`` (a DDPG policy is deterministic and ignores xi), episode i reset with seed + i; so the
+mean printed is what ``evaluation.evaluate(env, policy, episodes, seed)`` returns. Returns are
+undiscounted sums of the env's rewards (not scaled by ``reward_scale``).
 
-``--video=DIR`` writes ``DIR/eval-episode-<i>.mp4`` per episode (:mod:`softq_tf.running.video`: a replay of
-the episodes' actions in a process without TensorFlow); it needs moviepy (``pip install moviepy``)
-and an env that renders images, such as the MuJoCo tasks.
+``--video=DIR`` writes ``DIR/eval-episode-<i>.mp4`` per episode (:mod:`softq_tf.running.video`: a
+replay of the episodes' actions in a process without TensorFlow); it needs moviepy
+(``pip install moviepy``) and an env that renders images, such as the MuJoCo tasks.
 
 Exit codes: 0 success, 2 bad input (one line: a missing folder or one that is not an exported
 policy, an unknown env, an env whose spaces differ from the policy's, a bad flag, --video without
@@ -86,8 +86,8 @@ def load(path):
 
 
 def episodes(env, policy, count, seed):
-    """Rolls out ``count`` episodes as :func:`softq_tf.training.evaluation.evaluate` does (same generator, same
-    reset seeds); returns each one's reset seed, actions, return and length."""
+    """Rolls out ``count`` episodes as :func:`softq_tf.training.evaluation.evaluate` does (same
+    generator, same reset seeds); returns each one's reset seed, actions, return and length."""
     rng = np.random.default_rng(seed)
     rollouts = [(seed + i, evaluation.rollout(env, policy, rng, seed + i)) for i in range(count)]
     return [{"seed": reset_seed, "actions": run["actions"], "return": float(run["rewards"].sum()),

@@ -213,7 +213,8 @@ def plot(folders, metric, out, span="common"):
             continue
         aggregated[label, env_id] = (len(curves), grid, mean, low, high, counts)
         last_steps = sorted(steps[-1] for steps, _ in curves)
-        ends = "" if span == "common" else f" (runs end at {', '.join(f'{s:g}' for s in last_steps)})"
+        ends = ("" if span == "common"
+                else f" (runs end at {', '.join(f'{s:g}' for s in last_steps)})")
         lines.append(f"{label} on {env_id}: {seeds_text(len(curves))}, steps {grid[0]:g} to "
                      f"{grid[-1]:g}{ends}, last {metric} mean {mean[-1]:.4g} (min {low[-1]:.4g}, "
                      f"max {high[-1]:.4g})")

@@ -1,4 +1,5 @@
-r"""Many training trials (algorithm x env x seed) from one command, on this machine or a Ray cluster.
+r"""Many training trials (algorithm x env x seed) from one command,
+on this machine or a Ray cluster.
 
     python -m softq_tf.sweep --algos=sql,ddpg --envs=softq_tf/MultiGoal-v0 --seeds=0,1,2 \
         --total_steps=15000 --out_dir=runs/sweep [--override=reward_scale=0.1 ...]
@@ -34,10 +35,10 @@ GRID_KEYS = ("algos", "envs", "seeds", "total_steps", "overrides", "algo_overrid
 
 def run_with_engine(engine, trials, out_dir, parallel=None, threads_per_trial=None,
                     ray_address="", summary_path=None):
-    """Runs ``trials`` with ``engine``: ``"local"`` (:func:`softq_tf.running.sweep_local.run_sweep`) or ``"ray"``
-    (:func:`softq_tf.running.sweep_ray.run_sweep_ray`, Tune's experiment under ``<out_dir>/tune``, one CPU
-    per trial unless ``threads_per_trial``; ``parallel`` is then Ray's to decide). Writes the
-    summary table to ``summary_path`` either way.
+    """Runs ``trials`` with ``engine``: ``"local"`` (:func:`softq_tf.running.sweep_local.run_sweep`)
+    or ``"ray"`` (:func:`softq_tf.running.sweep_ray.run_sweep_ray`, Tune's experiment under
+    ``<out_dir>/tune``, one CPU per trial unless ``threads_per_trial``; ``parallel`` is then Ray's
+    to decide). Writes the summary table to ``summary_path`` either way.
 
     Raises:
       ValueError: bad input, e.g. an unknown engine or ``--engine=ray`` without Ray installed.

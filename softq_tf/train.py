@@ -101,8 +101,8 @@ def main(argv):
 
 def train_run(run):
     """Imports TensorFlow, seeds the global generators with the run's seed, checks ``init_from``
-    and trains ``run`` (a validated :class:`softq_tf.running.runs.Run`), ending the process on an error
-    with its exit code."""
+    and trains ``run`` (a validated :class:`softq_tf.running.runs.Run`), ending the process on an
+    error with its exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
     from softq_tf.running import experiment
     from softq_tf.training import checkpoint, loop

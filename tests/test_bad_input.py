@@ -3,7 +3,8 @@
 Public API (ValueError / TypeError whose message names the problem; also inf and nan in every
 float field of SQLConfig, DDPGConfig and LoopConfig):
  1. SQLConfig(hidden_sizes=())                    2. SQLConfig(discount=1.5)
- 3. SQLConfig(q_lr=-1e-3)                         4. SQLConfig(kernel_particles=2) (too few to split)
+ 3. SQLConfig(q_lr=-1e-3)                         4. SQLConfig(kernel_particles=2)
+                                                     (too few to split)
  5. LoopConfig(batch_size=0)                      6. LoopConfig(min_pool=-1)
  7. LoopConfig(total_steps=1.5)                   8. LoopConfig(checkpoint_every=True)
     LoopConfig(overlap_env_step="yes")
@@ -13,11 +14,13 @@ float field of SQLConfig, DDPGConfig and LoopConfig):
 13. EnvSpec.from_spaces with an unbounded Box    14. train() with a LoopConfig given as a dict
 15. train() with an env whose spaces differ from the learner's spec
     train() with a callback that is no LoopCallback
-16. load_policy on a missing path                17. load_policy on a SavedModel softq_tf did not write
+16. load_policy on a missing path                17. load_policy on a SavedModel
+                                                     softq_tf did not write
 18. LoadedPolicy.sample_action, wrong shape      19. LoadedPolicy.sample_action, integer dtype
 20. LoadedPolicy.sample_actions with n=0         21. LoadedQFunction.q_values, action of wrong width
 22. experiment.build_configs with an unknown override key
-23. experiment.prepare with a negative seed      24. experiment.prepare(resume=True), corrupt config.json
+23. experiment.prepare with a negative seed      24. experiment.prepare(resume=True),
+                                                     corrupt config.json
 25. train(resume=True) where no checkpoint loads (the files stay)
 
 CLI (``python -m softq_tf.train``: exit code 2, one ``error:`` line, no traceback, nothing changed;
@@ -216,7 +219,7 @@ def test_cli_bad_input_is_one_line_exit_2_and_changes_nothing(tmp_path, make_arg
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], result.stderr[-2000:]
-    # Only the run folder's lock file may appear (softq_tf.training.files.hold_run_folder: it stays, as
-    # deleting it would race with another process taking the lock).
+    # Only the run folder's lock file may appear (softq_tf.training.files.hold_run_folder: it stays,
+    # as deleting it would race with another process taking the lock).
     after = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file() and p.name != ".lock"}
     assert after == before

@@ -64,7 +64,8 @@ def test_damaged_newest_is_skipped_and_older_restored_exactly(ckpt_dir, damage, 
 
 
 def test_state_file_is_not_trusted(ckpt_dir):
-    """A checkpoint written just before a kill that missed the state file, or a garbled state file."""
+    """A checkpoint written just before a kill that missed the state file, or a garbled state
+    file."""
     with open(f"{ckpt_dir}/checkpoint", "w") as f:
         f.write('model_checkpoint_path: "ckpt-30"\nall_model_checkpoint_paths: "ckpt-30"\n')
     assert restore(ckpt_dir)[1][1]["step"] == 50

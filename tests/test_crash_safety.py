@@ -2,11 +2,12 @@
 
 Kill points: inside a checkpoint save between the side files and the TensorFlow files, and between
 the TensorFlow files and the manager's state file (``SOFTQ_TF_TEST_CRASH_AT``, see
-:mod:`softq_tf.training.checkpoint`), and from outside at whatever the run is doing once a checkpoint appears,
-followed by a truncated newest checkpoint (the killed process's run folder lock does not block the
-resume). A disk that fills at the same points of a save, while a ``progress.csv`` row is written,
-or while the policy or Q-function is exported (``SOFTQ_TF_TEST_FULL_DISK_AT``): one ``error:``
-line, exit 1, nothing of the failed write left, and ``--resume`` continues.
+:mod:`softq_tf.training.checkpoint`), and from outside at whatever the run is doing once a
+checkpoint appears, followed by a truncated newest checkpoint (the killed process's run folder
+lock does not block the resume). A disk that fills at the same points of a save, while a
+``progress.csv`` row is written, or while the policy or Q-function is exported
+(``SOFTQ_TF_TEST_FULL_DISK_AT``): one ``error:`` line, exit 1, nothing of the failed write left,
+and ``--resume`` continues.
 """
 import csv
 import os

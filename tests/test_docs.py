@@ -34,7 +34,8 @@ def test_relative_links_and_images_resolve(page):
         path, _, anchor = target.partition("#")
         file = (page.parent / path).resolve() if path else page
         if not file.exists():
-            broken.append(f"{target}: no {file.relative_to(ROOT) if ROOT in file.parents else file}")
+            broken.append(
+                f"{target}: no {file.relative_to(ROOT) if ROOT in file.parents else file}")
         elif anchor and file.suffix == ".md" and anchor not in anchors(file):
             broken.append(f"{target}: no heading #{anchor} in {file.name}")
     assert not broken, broken

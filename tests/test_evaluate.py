@@ -1,5 +1,5 @@
-"""The evaluation CLI: it rolls out an exported policy as softq_tf.training.loop.evaluate does, and bad input
-is one line with exit code 2."""
+"""The evaluation CLI: it rolls out an exported policy as softq_tf.training.loop.evaluate does,
+and bad input is one line with exit code 2."""
 import importlib.util
 import os
 import re

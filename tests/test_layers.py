@@ -13,6 +13,9 @@ import softq_tf
 PACKAGE = pathlib.Path(softq_tf.__file__).parent
 LAYERS = {"envs": 0, "learners": 1, "training": 2, "running": 3}
 COMMANDS = 4
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LINE_LENGTH_LIMIT = 100  # pyproject.toml: [tool.ruff] line-length
+CHECKED_FOLDERS = ("softq_tf", "paper_repro", "tests")
 
 
 def module_name(path):
@@ -77,3 +80,16 @@ def test_no_module_over_400_lines():
     long = {module_name(p): n for p in PACKAGE.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 400}
     assert not long, long
+
+
+def test_no_line_over_100_characters():
+    """Every line of every .py file under softq_tf/, paper_repro/ and tests/ (code, docstrings and
+    comments alike, also lines ruff's E501 lets pass for a ``# noqa`` pragma) is at most
+    ``LINE_LENGTH_LIMIT`` characters; a failure names each long line as ``file:line``."""
+    paths = sorted(p for folder in CHECKED_FOLDERS for p in (ROOT / folder).rglob("*.py"))
+    assert paths, f"no .py files under {ROOT}"
+    long = [f"{path.relative_to(ROOT)}:{number} ({len(line)} characters)"
+            for path in paths
+            for number, line in enumerate(path.read_text().splitlines(), start=1)
+            if len(line) > LINE_LENGTH_LIMIT]
+    assert not long, f"lines over {LINE_LENGTH_LIMIT} characters: {long}"

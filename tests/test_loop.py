@@ -14,7 +14,8 @@ from softq_tf.training.checkpoint import checkpoint_steps, verify
 
 
 class CounterEnv(gym.Env):
-    """Observation = steps taken; terminates at ``terminate_at`` (if set); reward ``reward_at``(t)."""
+    """Observation = steps taken; terminates at ``terminate_at`` (if set); reward
+    ``reward_at``(t)."""
 
     def __init__(self, terminate_at=None, nan_at=None):
         self.observation_space = gym.spaces.Box(-100, 100, (1,), np.float32)
@@ -105,7 +106,8 @@ def test_updates_per_step_runs_in_the_same_call():
 
 
 class HugeRewardEnv(CounterEnv):
-    """Finite rewards whose scaled square overflows float32: the loss, not the env, goes non-finite."""
+    """Finite rewards whose scaled square overflows float32: the loss, not the env, goes
+    non-finite."""
 
     def step(self, action):
         obs, _, terminated, truncated, info = super().step(action)

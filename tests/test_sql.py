@@ -191,7 +191,8 @@ def test_svgd_learns_all_modes_and_collapses_without_repulsion():
 
 
 def test_bandit_samples_match_max_ent_policy_by_quadrature():
-    """Discount 0: Q = r / alpha, so samples follow exp(r(a)/alpha)(1 - a^2)/Z (squash correction)."""
+    """Discount 0: Q = r / alpha, so samples follow exp(r(a)/alpha)(1 - a^2)/Z (squash
+    correction)."""
     alpha = 0.1
     config = SQLConfig(hidden_sizes=(64, 64), discount=0.0, reward_scale=1.0 / alpha,
                        kernel_particles=32, q_lr=1e-3, policy_lr=1e-3)
@@ -249,8 +250,8 @@ def hand_mlp(p, obs, x):
 
 def test_one_update_on_constant_layers_matches_the_papers_equations_by_hand():
     """Q loss (eq. 10-11) and the sampler's step (eq. 13-14, RBF kernel with the median bandwidth
-    of softq_tf.learners.kernels) of one update, computed here in numpy, against the learner's; SGD with
-    learning rate 1 in place of Adam makes the sampler's weight change minus its gradient."""
+    of softq_tf.learners.kernels) of one update, computed here in numpy, against the learner's; SGD
+    with learning rate 1 in place of Adam makes the sampler's weight change minus its gradient."""
     reward_scale, discount, eps, h_min = 2.0, 0.9, 1e-6, 1e-3
     config = SQLConfig(hidden_sizes=(2,), value_particles=2, kernel_particles=3,
                        reward_scale=reward_scale, discount=discount, squash_eps=eps,

@@ -104,8 +104,8 @@ class _Interrupt(LoopCallback):
 
 
 def interrupted_trial(config):
-    """Tune trial: :func:`softq_tf.running.sweep_ray.run_trial` with an :class:`_Interrupt`; the seed
-    chooses how (0 raises, 1 is killed)."""
+    """Tune trial: :func:`softq_tf.running.sweep_ray.run_trial` with an :class:`_Interrupt`; the
+    seed chooses how (0 raises, 1 is killed)."""
     logdir = config["trial"]["logdir"]
     os.makedirs(logdir, exist_ok=True)
     how = "raise" if config["trial"]["seed"] == 0 else "kill"

@@ -1,9 +1,10 @@
 """A one-step continuous bandit whose maximum-entropy policy is known in closed form.
 
-With discount 0 the soft Q-function is Q(a) = r(a) / alpha, and the energy-based policy of the paper is
-pi(a) = exp(r(a) / alpha) / Z on [-1, 1]. With the tanh correction of the SVGD target (see
-:func:`softq_tf.learners.losses.squashed_log_density`) the sampler's target is exp(r(a) / alpha) (1 - a^2) / Z,
-which :func:`target_density` evaluates for tests and checks by quadrature.
+With discount 0 the soft Q-function is Q(a) = r(a) / alpha, and the energy-based policy of the paper
+is pi(a) = exp(r(a) / alpha) / Z on [-1, 1]. With the tanh correction of the SVGD target (see
+:func:`softq_tf.learners.losses.squashed_log_density`) the sampler's target is
+exp(r(a) / alpha) (1 - a^2) / Z, which :func:`target_density` evaluates for tests and checks by
+quadrature.
 
 Bandits with other reward parameters share the dynamics (there are none: one step, a constant
 observation), so they compose (paper Sec. 6): the max-ent policy of the reward sum_i w_i r_i(a) is
@@ -16,13 +17,15 @@ import numpy as np
 
 
 def bandit_reward(action, well=0.5, depth=4.0, tilt=0.1):
-    """r(a) = -depth * (a^2 - well^2)^2 + tilt * a: two wells at a = +-well, the right one deeper."""
+    """r(a) = -depth * (a^2 - well^2)^2 + tilt * a: two wells at a = +-well, the right one
+    deeper."""
     a = np.asarray(action, np.float64)
     return -depth * (a ** 2 - well ** 2) ** 2 + tilt * a
 
 
 def target_density(grid, alpha, squash_correction=True, **reward_kwargs):
-    """exp(r(a)/alpha) (1 - a^2 if squash_correction) normalized on ``grid`` by the trapezoid rule."""
+    """exp(r(a)/alpha) (1 - a^2 if squash_correction) normalized on ``grid`` by the trapezoid
+    rule."""
     return composed_target_density(grid, alpha, [1.0], [reward_kwargs], squash_correction)
 
 
@@ -62,4 +65,5 @@ class ContinuousBanditEnv(gym.Env):
 
     def step(self, action):
         a = float(np.clip(np.asarray(action).reshape(-1)[0], -1.0, 1.0))
-        return np.zeros(1, np.float32), float(bandit_reward(a, **self.reward_kwargs)), True, False, {}
+        return (np.zeros(1, np.float32), float(bandit_reward(a, **self.reward_kwargs)),
+                True, False, {})

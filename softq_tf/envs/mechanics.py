@@ -12,8 +12,8 @@ def center_of_mass(model, data, root_body):
     """The centre of mass (x, y, z) of ``root_body`` and every body attached below it.
 
     ``mj_step`` leaves ``data.subtree_com`` at the state before its last integration, so the
-    kinematics and centre-of-mass pass are run again here on the current ``qpos`` (a few microseconds
-    for the swimmer and the ant; they change no state the next step depends on).
+    kinematics and centre-of-mass pass are run again here on the current ``qpos`` (a few
+    microseconds for the swimmer and the ant; they change no state the next step depends on).
 
     Args:
       model, data: ``mujoco.MjModel`` and ``mujoco.MjData``.

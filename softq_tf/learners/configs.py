@@ -4,8 +4,8 @@ Q-functions fits its sampler (:class:`ComposeConfig`, :func:`composition_weights
 when built.
 
 The command-line entry points build and check them before they import TensorFlow, so bad input
-fails within a second; ``softq_tf.learners.sql.SQLConfig``, ``softq_tf.learners.ddpg.DDPGConfig`` and
-``softq_tf.training.loop.LoopConfig`` are these classes.
+fails within a second; ``softq_tf.learners.sql.SQLConfig``, ``softq_tf.learners.ddpg.DDPGConfig``
+and ``softq_tf.training.loop.LoopConfig`` are these classes.
 """
 import dataclasses
 import math
@@ -54,10 +54,10 @@ class SQLConfig:
         authors' code): particles a = tanh(u), target Q(s, a) + sum log(1 - a^2 + squash_eps),
         kernel and Stein direction in a. "bijector": particles u (the sampler's pre-squash output),
         target Q(s, tanh u) + log-det-Jacobian of ``tfp.bijectors.Tanh``
-        (:func:`softq_tf.learners.losses.tanh_log_density`), kernel and direction in u: the same target
-        values up to eps, exact and finite at saturation, and the actions' target is exp(Q(s, a))
-        itself (the eps form's: exp(Q) (1 - a^2)); ``svgd/phi_norm`` and ``kernel/bandwidth`` are
-        then in u.
+        (:func:`softq_tf.learners.losses.tanh_log_density`), kernel and direction in u: the same
+        target values up to eps, exact and finite at saturation, and the actions' target is
+        exp(Q(s, a)) itself (the eps form's: exp(Q) (1 - a^2)); ``svgd/phi_norm`` and
+        ``kernel/bandwidth`` are then in u.
       greedy_candidates: actions sampled per state by ``policy.greedy_action``.
       jit_compile: compile ``train_step`` with XLA (fuses the many small ops of the kernel and the
         particle layers; measured faster on CPU by ``benchmarks.throughput``). Same math; results

@@ -2,8 +2,10 @@
 loop as soft Q-learning.
 
 - Critic: Q(s, a) regressed on y = reward_scale * r + discount * (1 - terminated) * Q'(s', mu'(s'))
-  with the target critic Q' and target actor mu' (:func:`softq_tf.learners.losses.ddpg_critic_loss`).
-- Actor: mu(s) = tanh(MLP(s)) ascends Q(s, mu(s)) (:func:`softq_tf.learners.losses.ddpg_actor_loss`).
+  with the target critic Q' and target actor mu'
+  (:func:`softq_tf.learners.losses.ddpg_critic_loss`).
+- Actor: mu(s) = tanh(MLP(s)) ascends Q(s, mu(s))
+  (:func:`softq_tf.learners.losses.ddpg_actor_loss`).
 - Targets: like SQL's, a delayed copy every ``target_update_period`` steps (paper Appendix D.1 uses
   the same hard copy every 1000 steps for both algorithms); ``tau`` < 1 gives Polyak averaging.
 - Exploration: Ornstein-Uhlenbeck noise added to mu(s) and clipped to [-1, 1]^A while collecting
@@ -22,9 +24,9 @@ STAT_NAMES = ("loss/q", "q/mean", "q_next/mean", "loss/actor", "action/abs_mean"
 
 
 class DDPGLearner(LearnerBase):
-    """DDPG, a :class:`softq_tf.learners.learner.Learner`: the critic Q, its target and their optimizers
-    (:class:`softq_tf.learners.learner.LearnerBase`), the actor mu with its target and optimizer, the
-    exploration noise and the DDPG update.
+    """DDPG, a :class:`softq_tf.learners.learner.Learner`: the critic Q, its target and their
+    optimizers (:class:`softq_tf.learners.learner.LearnerBase`), the actor mu with its target and
+    optimizer, the exploration noise and the DDPG update.
 
     Args:
       spec: :class:`softq_tf.learners.specs.EnvSpec`.

@@ -1,8 +1,9 @@
 """The adaptive RBF kernel of amortized SVGD (paper eq. 13, Appendix D.1).
 
-kappa(a, a') = exp(-||a - a'||^2 / h), with the bandwidth h chosen per state by the median heuristic.
-The paper writes h = d / (2 log(M + 1)) for the median pairwise distance d; like the authors' code we use
-h = median of the squared distances between the two particle sets / log(Kx), floored at ``h_min``.
+kappa(a, a') = exp(-||a - a'||^2 / h), with the bandwidth h chosen per state by the median
+heuristic. The paper writes h = d / (2 log(M + 1)) for the median pairwise distance d; like the
+authors' code we use h = median of the squared distances between the two particle sets / log(Kx),
+floored at ``h_min``.
 """
 import tensorflow as tf
 
@@ -12,8 +13,8 @@ def lower_median(values):
 
     Non-negative float32 numbers order like their bit patterns read as int32, so a 31-step bisection
     over bit patterns finds the smallest value v with count(values <= v) >= (n - 1) // 2 + 1: the
-    (n // 2)-th smallest for even n, the middle one for odd n. This is the element the authors' top_k
-    picks, at a fraction of the cost of a sort for large n (K = 64: 1024 values per state).
+    (n // 2)-th smallest for even n, the middle one for odd n. This is the element the authors'
+    top_k picks, at a fraction of the cost of a sort for large n (K = 64: 1024 values per state).
     """
     rank = (values.shape[-1] - 1) // 2 + 1
     bits = tf.bitcast(values, tf.int32)  # [N, n]

@@ -1,7 +1,7 @@
 """What a learner is to the rest of softq_tf (:class:`Learner`), and the setup every learner
 shares (:class:`LearnerBase`): :class:`softq_tf.learners.sql.SoftQLearner` and
-:class:`softq_tf.learners.ddpg.DDPGLearner` derive from it and differ only in their policy networks, their
-exploration and their update.
+:class:`softq_tf.learners.ddpg.DDPGLearner` derive from it and differ only in their policy networks,
+their exploration and their update.
 """
 import abc
 import random
@@ -18,8 +18,8 @@ class Learner(typing.Protocol):
     """The interface the training loop (:func:`softq_tf.training.loop.train`,
     :class:`softq_tf.training.graph_step.TrainAndAct`), the checkpointer
     (:class:`softq_tf.training.checkpoint.Checkpointer`), fine-tuning
-    (:func:`softq_tf.running.experiment.load_pretrained`) and the exporter (:mod:`softq_tf.training.export`) rely
-    on.
+    (:func:`softq_tf.running.experiment.load_pretrained`) and the exporter
+    (:mod:`softq_tf.training.export`) rely on.
 
     Attributes:
       spec: the :class:`softq_tf.learners.specs.EnvSpec` the networks are built for; actions are
@@ -31,7 +31,8 @@ class Learner(typing.Protocol):
       q: the Q-function network, ``(obs [B, O], action [B, A]) -> [B]``; exported as
         ``q_function/``.
       policy: a :class:`softq_tf.learners.policies.SamplingPolicy` or
-        :class:`softq_tf.learners.policies.DeterministicPolicy`: evaluation and the ``policy/`` export.
+        :class:`softq_tf.learners.policies.DeterministicPolicy`: evaluation and the
+        ``policy/`` export.
       stat_names: names of the scalar statistics :meth:`update` returns (besides ``finite``);
         they become ``progress.csv`` columns.
       train_step: :meth:`update` compiled as one ``tf.function`` with a fixed input signature
@@ -79,9 +80,10 @@ class LearnerBase(Learner):
     restored before the first update), the step counter, the generator and the compiled update.
 
     Construction touches no global generator: weight initialization is seeded from ``seed``
-    (:mod:`softq_tf.learners.networks`), drawn in the order Q, target Q, then the subclass's networks, and
-    the generator is ``tf.random.Generator.from_seed(seed)``. Seeding Python's, numpy's and
-    TensorFlow's global generators is the entry points' job (``python -m softq_tf.train``).
+    (:mod:`softq_tf.learners.networks`), drawn in the order Q, target Q, then the subclass's
+    networks, and the generator is ``tf.random.Generator.from_seed(seed)``. Seeding Python's,
+    numpy's and TensorFlow's global generators is the entry points' job
+    (``python -m softq_tf.train``).
 
     Args:
       spec: :class:`softq_tf.learners.specs.EnvSpec`.

@@ -1,6 +1,7 @@
 """The math of soft Q-learning as plain TensorFlow functions (no variables, callable alone).
 
-Paper equations, in reward-scaled units (alpha = 1, rewards multiplied by ``reward_scale`` = 1/alpha):
+Paper equations, in reward-scaled units (alpha = 1, rewards multiplied by
+``reward_scale`` = 1/alpha):
 - eq. 10, :func:`soft_value`: V(s') = log E_{a~q}[exp(Q(s', a)) / q(a)], importance-sampled as the
   log-mean-exp of Q(s', a_j) - log q(a_j) over M draws a_j ~ q; the default proposal q,
   :func:`uniform_proposal`, is uniform on [-1, 1]^A (log q = -A log 2).
@@ -98,9 +99,9 @@ def svgd_direction(fixed_actions, grad_log_p, updated_actions, h_min=1e-3, repul
       grad_log_p: [N, Kf, A] grad_a log p(a) at the fixed particles.
       updated_actions: [N, Ku, A] particles that receive the direction.
       h_min: kernel bandwidth floor.
-      repulsive: include the kernel-gradient term (the one that keeps particles apart). Setting it to
-        False is an ablation: the direction becomes a kernel-smoothed gradient ascent on log p, which
-        collapses onto modes.
+      repulsive: include the kernel-gradient term (the one that keeps particles apart). Setting it
+        to False is an ablation: the direction becomes a kernel-smoothed gradient ascent on log p,
+        which collapses onto modes.
 
     Returns:
       (phi, h): phi [N, Ku, A] the direction, h [N] the kernel bandwidths.

@@ -2,8 +2,9 @@
 
 Both take one observation per state and either one input per state ([B, A]) or K per state
 ([B, K, A]). The first layer is split into an observation half and an action (noise) half, which is
-exactly a dense layer on the concatenation [s, a], but the observation half is computed once per state
-instead of once per particle (paper Sec. 3.2-3.3: Q is evaluated at M or K particles per state).
+exactly a dense layer on the concatenation [s, a], but the observation half is computed once
+per state instead of once per particle (paper Sec. 3.2-3.3: Q is evaluated at M or K particles
+per state).
 
 Weights are initialized as Keras does by default (Glorot-uniform kernels, zero biases). Each builder
 takes ``init_rng``, a ``random.Random`` that draws every kernel initializer's seed by Keras's own

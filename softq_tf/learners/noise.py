@@ -1,10 +1,10 @@
 """Exploration noise of the DDPG baseline, in the normalized action square [-1, 1]^A.
 
 The paper's DDPG used Ornstein-Uhlenbeck noise (Appendix D.1: sigma 0.3; the project page says 0.1;
-theta 0.15 in both), as rllab's ``OUStrategy``: x <- x + theta * (0 - x) + sigma * N(0, I) each step,
-x = 0 at the start of each episode. :class:`GaussianNoise` (independent N(0, sigma^2) per step) is the
-common alternative. Both draw from a ``tf.random.Generator`` passed in, so they trace into the
-training loop's graph and resume exactly from a checkpoint (the OU state is a variable).
+theta 0.15 in both), as rllab's ``OUStrategy``: x <- x + theta * (0 - x) + sigma * N(0, I) each
+step, x = 0 at the start of each episode. :class:`GaussianNoise` (independent N(0, sigma^2) per
+step) is the common alternative. Both draw from a ``tf.random.Generator`` passed in, so they trace
+into the training loop's graph and resume exactly from a checkpoint (the OU state is a variable).
 """
 import tensorflow as tf
 
@@ -58,7 +58,8 @@ class GaussianNoise(tf.Module):
 
 def make_noise(kind, act_dim, sigma, theta=0.15):
     """The noise named ``kind`` (one of :data:`softq_tf.learners.configs.NOISE_KINDS`); ValueError
-    (:func:`softq_tf.learners.configs.validate_noise`) for another name or a bad ``sigma`` / ``theta``."""
+    (:func:`softq_tf.learners.configs.validate_noise`) for another name or a bad
+    ``sigma`` / ``theta``."""
     validate_noise(kind, sigma, theta)
     if kind == "ou":
         return OrnsteinUhlenbeckNoise(act_dim, sigma, theta)

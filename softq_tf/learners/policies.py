@@ -1,8 +1,8 @@
 """Policies as ``tf.Module`` s with fixed input signatures, ready for ``tf.saved_model``.
 
-:class:`SamplingPolicy` is the energy-based policy pi(a|s) ~ exp(Q(s, a)) of the paper, sampled through
-the amortized SVGD network a = f(xi; s) (Sec. 3.3). :class:`DeterministicPolicy` is DDPG's actor
-mu(s), exported with the same signatures. Methods return actions in the environment's bounds,
+:class:`SamplingPolicy` is the energy-based policy pi(a|s) ~ exp(Q(s, a)) of the paper, sampled
+through the amortized SVGD network a = f(xi; s) (Sec. 3.3). :class:`DeterministicPolicy` is DDPG's
+actor mu(s), exported with the same signatures. Methods return actions in the environment's bounds,
 except ``normalized_action``, which returns the network's [-1, 1]^A output that training stores.
 """
 import tensorflow as tf
@@ -85,7 +85,8 @@ class DeterministicPolicy(tf.Module):
     (:meth:`softq_tf.learners.ddpg.DDPGLearner.collect_action`).
 
     Args:
-      actor: the network mu (:func:`softq_tf.learners.networks.deterministic_actor`), [B, O] -> [B, A].
+      actor: the network mu (:func:`softq_tf.learners.networks.deterministic_actor`),
+        [B, O] -> [B, A].
       spec: the :class:`softq_tf.learners.specs.EnvSpec` the actor was built for.
     """
 

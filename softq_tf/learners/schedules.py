@@ -1,8 +1,8 @@
 """The fine-tuning schedules of paper Appendix D.1, as traceable functions of the update count.
 
 - alpha, the entropy weight, is annealed log-linearly from the pretrained value to a final one. With
-  rewards scaled by 1/alpha (:func:`softq_tf.learners.losses.soft_bellman_target`) that is the reward scale
-  rising log-linearly: :func:`log_linear`.
+  rewards scaled by 1/alpha (:func:`softq_tf.learners.losses.soft_bellman_target`) that is the
+  reward scale rising log-linearly: :func:`log_linear`.
 - the sampler's noise xi is drawn from a fixed set of K_xi vectors whose size shrinks linearly to 1,
   so the policy turns deterministic: :func:`shrinking_set_size`.
 

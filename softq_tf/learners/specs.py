@@ -1,7 +1,8 @@
 """Environment specs: the shapes and bounds the networks are built for.
 
-Every algorithm in softq_tf acts in the normalized action square [-1, 1]^A (the tanh-squashed output of
-the sampling network, paper Sec. 3.3); :class:`EnvSpec` maps those actions to the environment's bounds.
+Every algorithm in softq_tf acts in the normalized action square [-1, 1]^A (the tanh-squashed
+output of the sampling network, paper Sec. 3.3); :class:`EnvSpec` maps those actions to the
+environment's bounds.
 """
 import dataclasses
 import functools
@@ -41,8 +42,8 @@ class EnvSpec:
         """Builds a spec from Gymnasium spaces, rejecting anything the networks cannot handle.
 
         Raises:
-          ValueError: the action space is not a bounded 1-D Box, or the observation space is not a 1-D
-            Box (wrap such envs in ``gymnasium.wrappers.FlattenObservation`` first).
+          ValueError: the action space is not a bounded 1-D Box, or the observation space is not a
+            1-D Box (wrap such envs in ``gymnasium.wrappers.FlattenObservation`` first).
         """
         if not isinstance(action_space, gym.spaces.Box):
             raise ValueError(f"action space {action_space} is not supported: softq_tf needs a "

@@ -1,8 +1,8 @@
 """Soft Q-learning (paper Algorithm 1): the learner and its one compiled update.
 
-- eq. 10-11: the soft Q-function is regressed on y = reward_scale * r + discount * (1 - terminated) *
-  V(s'), with V(s') importance-sampled from the *target* Q-function at M uniform actions
-  (:func:`softq_tf.learners.losses.soft_value`).
+- eq. 10-11: the soft Q-function is regressed on
+  y = reward_scale * r + discount * (1 - terminated) * V(s'), with V(s') importance-sampled from the
+  *target* Q-function at M uniform actions (:func:`softq_tf.learners.losses.soft_value`).
 - eq. 13-14: the sampling network is trained by amortized SVGD (:func:`amortized_svgd_gradients`)
   toward pi(a|s) ~ exp(Q(s, a)), with the tanh correction of the authors' code (or, with
   ``squash_correction="bijector"``, on the pre-squash u toward its exact density).
@@ -15,10 +15,10 @@
   was a mistake, per the authors).
 
 Departures from the paper, all following the authors' code (see docs/REPRODUCTION.md): the bandwidth
-rule of :mod:`softq_tf.learners.kernels`; the squash correction in the SVGD target; rewards scaled by 1/alpha
-instead of dividing Q by alpha. Ours alone: the M uniform value particles are drawn independently
-per state (the code shares one set across the batch), and both gradients are computed from the same
-parameters and applied together only when every one is finite.
+rule of :mod:`softq_tf.learners.kernels`; the squash correction in the SVGD target; rewards scaled
+by 1/alpha instead of dividing Q by alpha. Ours alone: the M uniform value particles are drawn
+independently per state (the code shares one set across the batch), and both gradients are computed
+from the same parameters and applied together only when every one is finite.
 """
 import tensorflow as tf
 
@@ -33,9 +33,9 @@ def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-
                              repulsive=True, pre_squash=False):
     """Gradients of the sampler's weights along the Stein direction (eq. 13-14).
 
-    The sampler maps K noise draws per state to particles; the first ``num_fixed`` are held fixed and
-    define the direction phi (eq. 13), which is pushed through the remaining, updated particles into the
-    weights (eq. 14): d loss / d weights = -sum phi * d updated / d weights.
+    The sampler maps K noise draws per state to particles; the first ``num_fixed`` are held fixed
+    and define the direction phi (eq. 13), which is pushed through the remaining, updated particles
+    into the weights (eq. 14): d loss / d weights = -sum phi * d updated / d weights.
 
     Args:
       sampler: network mapping (obs [B, O], xi [B, K, A]) to particles [B, K, A], called on a tuple.
@@ -46,8 +46,8 @@ def amortized_svgd_gradients(sampler, obs, xi, log_density, num_fixed, h_min=1e-
       h_min: kernel bandwidth floor.
       repulsive: keep the kernel-gradient term of eq. 13 (False only for ablations).
       pre_squash: the particles are the sampler's pre-squash outputs u (``sampler.pre_squash``, a
-        :class:`softq_tf.learners.networks.SamplingNetwork`) instead of its actions; ``log_density`` is
-        then a density of u.
+        :class:`softq_tf.learners.networks.SamplingNetwork`) instead of its actions; ``log_density``
+        is then a density of u.
 
     Returns:
       (gradients for ``sampler.trainable_variables``, phi [B, K - Kf, A], bandwidths [B]).
@@ -90,9 +90,9 @@ def svgd_target(q_network, config):
 
 
 class SoftQLearner(LearnerBase):
-    """Soft Q-learning, a :class:`softq_tf.learners.learner.Learner`: Q, the target Q and their optimizers
-    (:class:`softq_tf.learners.learner.LearnerBase`), the sampling network f(xi; s) with its optimizer, and
-    the update of eq. 10-14.
+    """Soft Q-learning, a :class:`softq_tf.learners.learner.Learner`: Q, the target Q and their
+    optimizers (:class:`softq_tf.learners.learner.LearnerBase`), the sampling network f(xi; s)
+    with its optimizer, and the update of eq. 10-14.
 
     Args:
       spec: :class:`softq_tf.learners.specs.EnvSpec`.

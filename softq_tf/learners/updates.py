@@ -1,6 +1,7 @@
-"""What every learner's update shares: one compiled step with a fixed signature, gradients applied only
-when all are finite, the step counted, and the target networks moved when due (Algorithm 1's delayed
-target: every ``target_update_period`` steps, target <- tau * source + (1 - tau) * target)."""
+"""What every learner's update shares: one compiled step with a fixed signature, gradients applied
+only when all are finite, the step counted, and the target networks moved when due (Algorithm 1's
+delayed target: every ``target_update_period`` steps,
+target <- tau * source + (1 - tau) * target)."""
 import tensorflow as tf
 
 

@@ -1,9 +1,9 @@
 """One training run end to end: validate the request, build env and learner, train, export.
 
-This is the library side of ``python -m softq_tf.train`` and of the figure scripts, which call it for
-every (algorithm, env, seed). A run folder holds ``config.json``, ``progress.csv``, ``tensorboard/``,
-``checkpoints/``, ``.lock`` (held while a process trains in it) and, once finished, ``policy/`` and
-``q_function/`` SavedModels.
+This is the library side of ``python -m softq_tf.train`` and of the figure scripts, which call it
+for every (algorithm, env, seed). A run folder holds ``config.json``, ``progress.csv``,
+``tensorboard/``, ``checkpoints/``, ``.lock`` (held while a process trains in it) and,
+once finished, ``policy/`` and ``q_function/`` SavedModels.
 
 A run can start from another finished run's networks (fine-tuning, paper Sec. 5.3):
 :func:`load_pretrained`, or ``init_from`` of :func:`prepare`.
@@ -27,8 +27,9 @@ from softq_tf.training import export, loop
 from softq_tf.training.files import hold_run_folder, write_json_atomic
 from softq_tf.training.progress import checkpoint_steps
 # The request's TensorFlow-free side (softq_tf.running.runs), also known here by its old names.
-from softq_tf.running.runs import (CONFIGS, Run, build_configs, check_settings, is_finished,  # noqa: F401
-                           load_run, make_env)
+from softq_tf.running.runs import (
+    CONFIGS, Run, build_configs, check_settings, is_finished,  # noqa: F401
+    load_run, make_env)
 from softq_tf.learners.specs import EnvSpec
 
 # Each algorithm's config class and learner class.
@@ -68,7 +69,8 @@ def load_pretrained(learner, run_dir):
     learner keeps fresh optimizers, step counter and generators; the replay pool is the loop's.
 
     Args:
-      learner: a :class:`softq_tf.learners.sql.SoftQLearner` or :class:`softq_tf.learners.ddpg.DDPGLearner`.
+      learner: a :class:`softq_tf.learners.sql.SoftQLearner` or
+        :class:`softq_tf.learners.ddpg.DDPGLearner`.
       run_dir: the folder of a finished run of the same algorithm on an env with the same spaces
         (e.g. pretrained on ``softq_tf/QuadrupedPretrain-v1``, fine-tuned on a hallway).
 
@@ -132,8 +134,9 @@ def set_up_process(seed, threads=0):
 def prepare(env_id, algo="sql", total_steps=None, seed=0, logdir="runs/default", overrides=(),
             resume=False, env_kwargs=None, init_from=""):
     """Validates a training request without side effects: its settings
-    (:func:`softq_tf.running.runs.check_settings`, see there for the arguments) and, for a new run, its
-    env (built once) and, with ``init_from``, that those networks load (:func:`check_init_from`).
+    (:func:`softq_tf.running.runs.check_settings`, see there for the arguments) and, for a new run,
+    its env (built once) and, with ``init_from``, that those networks load
+    (:func:`check_init_from`).
 
     Raises:
       ValueError: with a one-line message naming the bad value and what is allowed.
@@ -148,9 +151,9 @@ def prepare(env_id, algo="sql", total_steps=None, seed=0, logdir="runs/default",
 
 
 def check_init_from(run):
-    """For a new :class:`softq_tf.running.runs.Run` with ``init_from``: loads those networks once into a
-    learner of this run (:func:`load_pretrained`), which is then dropped. A resumed run starts from
-    its own checkpoint, so nothing is checked then.
+    """For a new :class:`softq_tf.running.runs.Run` with ``init_from``: loads those networks once
+    into a learner of this run (:func:`load_pretrained`), which is then dropped. A resumed run
+    starts from its own checkpoint, so nothing is checked then.
 
     Raises:
       ValueError: one line (see :func:`load_pretrained`).
@@ -166,14 +169,14 @@ def execute(run, stop=None, callbacks=()):
     """Trains ``run`` (from the networks of ``run.init_from`` unless it resumes from a checkpoint of
     its own) and exports ``policy/`` and ``q_function/`` into its logdir.
 
-    The run folder is held (:func:`softq_tf.training.files.hold_run_folder`) from before its first write to
-    the end, so a second process cannot train into it meanwhile. The environments are closed at
-    the end, also on an error.
+    The run folder is held (:func:`softq_tf.training.files.hold_run_folder`) from before its
+    first write to the end, so a second process cannot train into it meanwhile. The environments
+    are closed at the end, also on an error.
 
     Args:
       run: a :class:`Run` from :func:`prepare`.
-      stop: passed to :func:`softq_tf.training.loop.train`: a callable polled before every environment
-        step; once it returns true, training writes a checkpoint and raises
+      stop: passed to :func:`softq_tf.training.loop.train`: a callable polled before every
+        environment step; once it returns true, training writes a checkpoint and raises
         :class:`softq_tf.training.loop.StopRequested` (nothing is exported).
       callbacks: :class:`softq_tf.training.loop.LoopCallback` objects, told of each progress row and
         checkpoint as training writes them (e.g. the Ray Tune engine's reporter).

@@ -288,7 +288,8 @@ def check_request(*args, **kwargs):
     """Validates a training request without side effects and without TensorFlow: its settings
     (:func:`check_settings`, which takes the same arguments) and, for a new run, its env, built
     once to reject unknown ids, bad constructor arguments and unsupported spaces. What is left
-    is whether the networks of ``init_from`` load (:func:`softq_tf.running.experiment.check_init_from`).
+    is whether the networks of ``init_from`` load
+    (:func:`softq_tf.running.experiment.check_init_from`).
 
     Raises:
       ValueError: with a one-line message naming the bad value and what is allowed.

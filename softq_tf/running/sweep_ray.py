@@ -2,15 +2,15 @@
 as the local engine, on a Ray cluster.
 
 Each trial is a Tune *function trial* (:func:`run_trial`) that runs the library's own training
-(:func:`softq_tf.running.experiment.execute`) in its Ray worker process and writes the run folder the local
-engine writes (``<out_dir>/runs/<algo>/<env>/seed<k>/``, with ``train.log``). A
-:class:`softq_tf.training.loop.LoopCallback` reports every progress row to Tune (step, return, the task's
-episode metrics) and hands Tune the run's own checkpoint each time the loop writes one, so a trial
-that Tune restarts (``FailureConfig(max_failures)``), on this node or another, continues from it
-instead of from zero: a trial whose node is lost restarts on another node once one has a free CPU.
-A restarted trial waits while its folder is held by a live process (its previous attempt on a
-lost node, still running), rather than failing again. Rerunning the same sweep restores the Tune
-experiment (``Tuner.restore`` with ``resume_errored``) and starts no finished trial again.
+(:func:`softq_tf.running.experiment.execute`) in its Ray worker process and writes the run folder
+the local engine writes (``<out_dir>/runs/<algo>/<env>/seed<k>/``, with ``train.log``). A
+:class:`softq_tf.training.loop.LoopCallback` reports every progress row to Tune (step, return,
+the task's episode metrics) and hands Tune the run's own checkpoint each time the loop writes one,
+so a trial that Tune restarts (``FailureConfig(max_failures)``), on this node or another, continues
+from it instead of from zero: a trial whose node is lost restarts on another node once one has a
+free CPU. A restarted trial waits while its folder is held by a live process (its previous attempt
+on a lost node, still running), rather than failing again. Rerunning the same sweep restores the
+Tune experiment (``Tuner.restore`` with ``resume_errored``) and starts no finished trial again.
 
 Where things are written: the run folders (an absolute path every node sees, e.g. NFS), Tune's
 experiment folder ``<storage_path>/<name>/`` (trial results and the checkpoints handed to Tune:
@@ -201,8 +201,8 @@ def _reporter_class():
 
 
 def run_trial(config, callbacks=()):
-    """The Tune function trial: trains ``config["trial"]`` (a :class:`softq_tf.running.trials.Trial` as a
-    dict) with ``config["threads"]`` TensorFlow threads, in this process.
+    """The Tune function trial: trains ``config["trial"]`` (a :class:`softq_tf.running.trials.Trial`
+    as a dict) with ``config["threads"]`` TensorFlow threads, in this process.
 
     A finished run is reported and left alone; a run folder holding a run resumes it (after taking
     back the state Tune kept, when it is newer); otherwise a new run starts. A folder another live

@@ -4,9 +4,9 @@ A policy loads with TensorFlow, and MuJoCo's offscreen rendering through Mesa's 
 (llvmpipe: ``MUJOCO_GL=egl`` or ``osmesa`` on a machine without a GPU) crashes in a process that
 has imported TensorFlow, whose library exports its own copy of LLVM (see ``paper_repro/fig2.py``).
 So :mod:`softq_tf.evaluate` rolls the episodes out itself and :func:`record` hands each one's reset
-seed and actions to a child process, ``python -m softq_tf.running.video REQUEST.json``, which makes the env
-with ``render_mode="rgb_array"`` wrapped in Gymnasium's ``RecordVideo``, replays the actions and
-writes ``eval-episode-<i>.mp4`` per episode. The replay is the evaluated episode when the env is
+seed and actions to a child process, ``python -m softq_tf.running.video REQUEST.json``, which makes
+the env with ``render_mode="rgb_array"`` wrapped in Gymnasium's ``RecordVideo``, replays the actions
+and writes ``eval-episode-<i>.mp4`` per episode. The replay is the evaluated episode when the env is
 deterministic given its reset seed and actions; the child checks each episode's return against
 the rollout's and prints a warning where they differ.
 

@@ -1,19 +1,20 @@
-"""XLA:CPU options for the compiled updates (``SQLConfig.jit_compile``), passed through ``XLA_FLAGS``.
+"""XLA:CPU options for the compiled updates (``SQLConfig.jit_compile``), passed through
+``XLA_FLAGS``.
 
-XLA reads ``XLA_FLAGS`` once, at its first compile, so :func:`use_xnn_fusions` must run before the first
-learner is built; the training CLI, the figure scripts (both through ``experiment.execute``) and
-``benchmarks.throughput`` call it. Library users who build learners themselves can call it first, or set
-``XLA_FLAGS`` themselves.
+XLA reads ``XLA_FLAGS`` once, at its first compile, so :func:`use_xnn_fusions` must run before the
+first learner is built; the training CLI, the figure scripts (both through ``experiment.execute``)
+and ``benchmarks.throughput`` call it. Library users who build learners themselves can call it
+first, or set ``XLA_FLAGS`` themselves.
 """
 import os
 
 import tensorflow as tf
 from absl import logging
 
-# XNNPACK runs each matrix product together with its elementwise neighbours (bias, ReLU, tanh) as one
-# fused kernel. Measured in benchmarks/README.md ("Fourth round"): the standard-config update went
-# from 0.58-0.65 to 0.66-0.91 of the matmul limit, ahead in each of six alternating pairs of runs on
-# an AMD VM; neither faster nor slower on an AVX-512 Intel VM ("Fifth round").
+# XNNPACK runs each matrix product together with its elementwise neighbours (bias, ReLU, tanh) as
+# one fused kernel. Measured in benchmarks/README.md ("Fourth round"): the standard-config update
+# went from 0.58-0.65 to 0.66-0.91 of the matmul limit, ahead in each of six alternating pairs of
+# runs on an AMD VM; neither faster nor slower on an AVX-512 Intel VM ("Fifth round").
 XNN_FUSION_FLAG = "--xla_cpu_experimental_xnn_fusion_type=dot,eltwise"
 # XLA aborts on a flag it does not know, and this one is experimental: it is set only on the
 # TensorFlow versions it was measured with.

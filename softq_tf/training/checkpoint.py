@@ -2,49 +2,51 @@
 
 A checkpoint ``ckpt-<step>`` in ``<logdir>/checkpoints`` is three things, written in this order:
 
-1. ``ckpt-<step>.replay.npz``: the replay buffer (:meth:`softq_tf.training.replay.ReplayBuffer.save`, no pickle);
+1. ``ckpt-<step>.replay.npz``: the replay buffer
+   (:meth:`softq_tf.training.replay.ReplayBuffer.save`, no pickle);
 2. ``ckpt-<step>.loop.json``: loop counters, recent episode returns and the numpy generator's state;
-3. ``ckpt-<step>.index`` / ``.data-*``: the learner's TensorFlow state (networks, target, optimizers,
-   step counter, ``tf.random.Generator``) by ``tf.train.CheckpointManager``, which writes the tensors
-   into ``ckpt-<step>_temp/`` and then merges them into place, and only afterwards rewrites its state
-   file ``checkpoint`` (atomically: TensorFlow writes a temporary file and renames it) and deletes
-   checkpoints beyond ``max_to_keep``.
+3. ``ckpt-<step>.index`` / ``.data-*``: the learner's TensorFlow state (networks, target,
+   optimizers, step counter, ``tf.random.Generator``) by ``tf.train.CheckpointManager``, which
+   writes the tensors into ``ckpt-<step>_temp/`` and then merges them into place, and only
+   afterwards rewrites its state file ``checkpoint`` (atomically: TensorFlow writes a temporary
+   file and renames it) and deletes checkpoints beyond ``max_to_keep``.
 
 A composition (:mod:`softq_tf.running.composition`) has no replay buffer: its checkpoints
 (``Checkpointer(..., with_replay=False)``) have no ``.replay.npz``, and the rest is the same.
 
-Side files are written with :func:`softq_tf.training.files.write_atomic` (a temporary file, flushed to disk
-and renamed, then the folder flushed). Resuming does not trust the state file (it can lag behind the
-files, and TensorFlow silently ignores a damaged one): it scans the directory for
+Side files are written with :func:`softq_tf.training.files.write_atomic` (a temporary file, flushed
+to disk and renamed, then the folder flushed). Resuming does not trust the state file (it can lag
+behind the files, and TensorFlow silently ignores a damaged one): it scans the directory for
 ``ckpt-<step>.index`` files and, newest first, takes the first checkpoint that passes :func:`verify`
 (both side files parse and agree with the step and the learner's shapes, and every tensor reads back
 with a matching checksum) and then restores. What a crash leaves behind:
 
 - killed while writing side files: a ``*.tmp`` file, ignored and deleted by the next save;
 - killed between the side files and the TensorFlow files: side files without an ``.index``; ignored;
-- killed while TensorFlow writes: a ``ckpt-<step>_temp/`` folder or a truncated ``.index`` / ``.data``
-  file; the first is ignored, the second fails :func:`verify` and is skipped with a warning;
+- killed while TensorFlow writes: a ``ckpt-<step>_temp/`` folder or a truncated
+  ``.index`` / ``.data`` file; the first is ignored, the second fails :func:`verify` and is
+  skipped with a warning;
 - killed after the TensorFlow files but before the state file: a complete checkpoint the state file
   does not list; the scan finds it and it is used.
 
-Verification happens before any variable is assigned, so a damaged checkpoint cannot leave the learner
-half-restored; should ``restore`` itself fail, the next older checkpoint is restored over every variable.
-When checkpoints exist but none loads, resuming raises :class:`NoUsableCheckpointError` instead of starting over (which would
-truncate ``progress.csv``).
+Verification happens before any variable is assigned, so a damaged checkpoint cannot leave the
+learner half-restored; should ``restore`` itself fail, the next older checkpoint is restored over
+every variable. When checkpoints exist but none loads, resuming raises
+:class:`NoUsableCheckpointError` instead of starting over (which would truncate ``progress.csv``).
 
 What resume reproduces exactly, and what not (see README, "Crash safety and resume"): the learner's
-variables, optimizer moments, step counter and random generators, the replay buffer and the loop's numpy
-generator are restored bit for bit. The environment's internal state is not saved: the episode running
-at the checkpoint restarts from ``reset`` (seeded by the episode index), so a run resumed from a
-checkpoint taken mid-episode diverges from the uninterrupted one. From a checkpoint at an episode
-boundary, a CLI run killed and resumed on ContinuousBandit-v0 was measured bit-identical to the
-uninterrupted one (README); other hardware or thread counts may order float reductions differently.
-A save that fails (a full disk: ``OSError`` ENOSPC, or TensorFlow's error for it) removes what it
-wrote of its step (side files, ``*.tmp``, ``ckpt-<step>_temp/``, partial ``.index`` / ``.data``) and
-raises :class:`CheckpointWriteError`, one line naming the folder, the newest complete checkpoint and
-the way on; the older checkpoints stay, so ``--resume`` continues from that one once there is space.
-The test hooks of :func:`softq_tf.training.files.fault_point` kill the process, or fail the save
-as a full disk would, at two points of a save.
+variables, optimizer moments, step counter and random generators, the replay buffer and the loop's
+numpy generator are restored bit for bit. The environment's internal state is not saved: the
+episode running at the checkpoint restarts from ``reset`` (seeded by the episode index), so a run
+resumed from a checkpoint taken mid-episode diverges from the uninterrupted one. From a checkpoint
+at an episode boundary, a CLI run killed and resumed on ContinuousBandit-v0 was measured
+bit-identical to the uninterrupted one (README); other hardware or thread counts may order float
+reductions differently. A save that fails (a full disk: ``OSError`` ENOSPC, or TensorFlow's error
+for it) removes what it wrote of its step (side files, ``*.tmp``, ``ckpt-<step>_temp/``, partial
+``.index`` / ``.data``) and raises :class:`CheckpointWriteError`, one line naming the folder, the
+newest complete checkpoint and the way on; the older checkpoints stay, so ``--resume`` continues
+from that one once there is space. The test hooks of :func:`softq_tf.training.files.fault_point`
+kill the process, or fail the save as a full disk would, at two points of a save.
 """
 import json
 import os
@@ -105,8 +107,8 @@ class Checkpointer:
 
     Args:
       directory: where checkpoints go (``<logdir>/checkpoints``).
-      learner: a :class:`softq_tf.learners.learner.Learner`; its ``spec`` and ``checkpoint_items()`` are
-        used.
+      learner: a :class:`softq_tf.learners.learner.Learner`; its ``spec`` and ``checkpoint_items()``
+        are used.
       max_to_keep: how many recent checkpoints the manager keeps.
       with_replay: checkpoints carry a replay buffer (False: a composition's, which has none;
         :meth:`save` then takes None for it).
@@ -201,6 +203,7 @@ class Checkpointer:
             logging.info("resumed from %s", prefix)
             return replay, loop_state
         if problems:
-            raise NoUsableCheckpointError(f"no checkpoint in {self.directory} loads ({'; '.join(problems)}); "
-                             "move the folder away to start the run over")
+            raise NoUsableCheckpointError(f"no checkpoint in {self.directory} loads "
+                                          f"({'; '.join(problems)}); "
+                                          "move the folder away to start the run over")
         return None

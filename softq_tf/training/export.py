@@ -1,19 +1,19 @@
 """Deployable snapshots: the policy and the soft Q-function as SavedModels.
 
 ``policy/`` loads with ``tf.saved_model.load`` alone (no softq_tf import) and has the signatures
-``serving_default`` / ``sample_action`` (observation [None, O] -> action [None, A]), ``sample_actions``
-(observation, n -> [None, n, A]), ``action_from_noise`` (observation, xi -> action) and
-``greedy_action``; each returns a dict with the key ``action`` (``actions`` for ``sample_actions``).
-``q_function/`` has ``q_values`` (observation [None, O], action [None, A] in the env's bounds -> dict
-with ``q_values`` [None]).
+``serving_default`` / ``sample_action`` (observation [None, O] -> action [None, A]),
+``sample_actions`` (observation, n -> [None, n, A]), ``action_from_noise``
+(observation, xi -> action) and ``greedy_action``; each returns a dict with the key ``action``
+(``actions`` for ``sample_actions``). ``q_function/`` has ``q_values`` (observation [None, O],
+action [None, A] in the env's bounds -> dict with ``q_values`` [None]).
 
-Both carry ``assets/softq_tf.json`` (:data:`METADATA_FILE`, a ``tf.saved_model.Asset`` on the root as
-``metadata``): the observation and action specs (shapes, dtype, action bounds) and the run's config.
-:func:`load_policy` and :func:`load_q_function` read it and check every input against it, so a wrong
-shape or dtype is a ValueError naming the problem rather than a TensorFlow signature mismatch. Each
-SavedModel is written into ``<path>.tmp`` and renamed into place, so a killed export never leaves a
-half-written ``policy/``; a failed one (a full disk) removes ``<path>.tmp``. :func:`export_run`
-writes both into a run folder.
+Both carry ``assets/softq_tf.json`` (:data:`METADATA_FILE`, a ``tf.saved_model.Asset`` on the root
+as ``metadata``): the observation and action specs (shapes, dtype, action bounds) and the run's
+config. :func:`load_policy` and :func:`load_q_function` read it and check every input against it,
+so a wrong shape or dtype is a ValueError naming the problem rather than a TensorFlow signature
+mismatch. Each SavedModel is written into ``<path>.tmp`` and renamed into place, so a killed export
+never leaves a half-written ``policy/``; a failed one (a full disk) removes ``<path>.tmp``.
+:func:`export_run` writes both into a run folder.
 """
 import json
 import os
@@ -102,8 +102,8 @@ def _save(module, path, signatures, info):
 
 
 def save_policy(policy, path, config=None):
-    """Writes ``policy`` (:class:`softq_tf.learners.policies.SamplingPolicy` or ``DeterministicPolicy``) as
-    a SavedModel at ``path``.
+    """Writes ``policy`` (:class:`softq_tf.learners.policies.SamplingPolicy` or
+    ``DeterministicPolicy``) as a SavedModel at ``path``.
 
     Args:
       policy: the policy to export.

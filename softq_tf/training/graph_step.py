@@ -38,8 +38,8 @@ class TrainAndAct:
     global lock while a graph runs, so the environment's step and the update share the CPU cores.
 
     Args:
-      learner: a :class:`softq_tf.learners.learner.Learner`; its ``update``, ``collect_action``, ``rng``,
-        ``spec``, ``stat_names`` and ``config.jit_compile`` are used.
+      learner: a :class:`softq_tf.learners.learner.Learner`; its ``update``, ``collect_action``,
+        ``rng``, ``spec``, ``stat_names`` and ``config.jit_compile`` are used.
       replay: the :class:`softq_tf.training.replay.ReplayBuffer` to store into and sample from.
       batch_size: transitions per update.
       updates_per_step: updates per call (>= 1).

@@ -9,8 +9,8 @@ replay buffer in the graph, and returns the next action. By default
 (``LoopConfig.overlap_env_step``) it samples the action first and the updates then run on a worker
 thread while the environment takes that action's step; serially, it is one graph call per step in
 Algorithm 1's order (:mod:`softq_tf.training.graph_step`). Evaluations run
-:func:`softq_tf.training.evaluation.evaluate`; :class:`LoopCallback` objects hear of every progress row and
-checkpoint written.
+:func:`softq_tf.training.evaluation.evaluate`; :class:`LoopCallback` objects hear of every progress
+row and checkpoint written.
 """
 import collections
 import os
@@ -76,7 +76,8 @@ def _check_finite(env_id, step, **values):
 
 
 def _check_compatible(env, learner, config):
-    """Raises TypeError / ValueError when ``config`` is no LoopConfig or env and learner disagree."""
+    """Raises TypeError / ValueError when ``config`` is no LoopConfig or env and learner
+    disagree."""
     if not isinstance(config, LoopConfig):
         raise TypeError(f"config must be a softq_tf.LoopConfig, got {type(config).__name__}")
     env_spec = EnvSpec.from_env(env)
@@ -130,7 +131,8 @@ class _Progress:
 
 
 def _reset(env, env_id, seed, episodes, step):
-    """Starts episode number ``episodes`` with its own seed, so a resumed run restarts it the same."""
+    """Starts episode number ``episodes`` with its own seed, so a resumed run restarts it the
+    same."""
     obs, _ = env.reset(seed=seed + 7919 * episodes)
     _check_finite(env_id, step, **{"observation from reset": obs})
     return obs
@@ -146,8 +148,8 @@ class _Run:
       step: environment steps done.
       episode_length: steps of the running episode.
       next_action, next_env_action: the action chosen for the next step, normalized and in the env's
-        bounds (see :class:`softq_tf.training.graph_step.TrainAndAct`), or None; kept in checkpoints taken
-        at an episode boundary, where the resumed run restarts from the very same reset
+        bounds (see :class:`softq_tf.training.graph_step.TrainAndAct`), or None; kept in checkpoints
+        taken at an episode boundary, where the resumed run restarts from the very same reset
         observation.
       saved_step: the step of the newest checkpoint on disk, if known.
       stats: the statistics of the last finite update.
@@ -239,8 +241,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
       env: a Gymnasium env whose spaces match ``learner.spec``. The ``info`` values its unwrapped
         env declares as ``episode_metrics`` become ``progress.csv`` columns, reduced over each log
         interval (:class:`softq_tf.training.metrics.EpisodeMetrics`).
-      learner: a :class:`softq_tf.learners.learner.Learner` (e.g. :class:`softq_tf.learners.sql.SoftQLearner` or
-        :class:`softq_tf.learners.ddpg.DDPGLearner`).
+      learner: a :class:`softq_tf.learners.learner.Learner` (e.g.
+        :class:`softq_tf.learners.sql.SoftQLearner` or :class:`softq_tf.learners.ddpg.DDPGLearner`).
       config: :class:`LoopConfig`.
       logdir: where progress.csv, TensorBoard files and checkpoints go (None: nothing is written).
       seed: seeds the numpy generator (warm-up actions) and the env resets (episode i is reset
@@ -250,7 +252,8 @@ def train(env, learner, config, logdir=None, seed=0, eval_env=None, resume=False
         :mod:`softq_tf.training.checkpoint` for what is restored exactly).
       env_id: name used in error messages.
       replay: the buffer to fill (default: a new one of ``config.replay_capacity``); pass one to
-        pre-load transitions or to inspect them afterwards. A resumed checkpoint's buffer replaces it.
+        pre-load transitions or to inspect them afterwards. A resumed checkpoint's buffer
+        replaces it.
       stop: a callable without arguments (e.g. ``threading.Event().is_set``) polled before every
         environment step; once it returns true, training waits for the update in flight, writes a
         checkpoint at the current step (with a ``logdir``) and raises :class:`StopRequested`.

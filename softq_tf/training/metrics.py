@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from softq_tf.training.files import RunWriteError, fault_point, write_atomic, write_failure
 from softq_tf.training.progress import checkpoint_steps
-from softq_tf.training.progress import read_progress  # noqa: F401 - metrics.read_progress, where it was
+from softq_tf.training.progress import (
+    read_progress)  # noqa: F401 - metrics.read_progress, where it was
 
 LOOP_COLUMNS = ("step", "episodes", "episode_return", "episode_length", "eval_return",
                 "steps_per_sec", "elapsed_sec")
@@ -65,7 +66,8 @@ class EpisodeMetrics:
                 previous, value)
 
     def take_row(self):
-        """{column: the interval's value, or "" where no step was observed}; starts a new interval."""
+        """{column: the interval's value, or "" where no step was observed}; starts a new
+        interval."""
         row = {column: self._values.get(column, "") for column in self.columns}
         self._values = {}
         return row
@@ -82,8 +84,8 @@ class MetricsWriter:
       logdir: the run folder.
       columns: columns after ``leading`` (the task's episode metrics, the learner's
         statistics).
-      resume_step: when resuming, rows logged after this step (work lost with the crash) are dropped,
-        so the file has no duplicated rows.
+      resume_step: when resuming, rows logged after this step (work lost with the crash) are
+        dropped, so the file has no duplicated rows.
       leading: the first columns, starting with ``step``: the training loop's
         (:data:`LOOP_COLUMNS`) by default; a composition has its own.
     """

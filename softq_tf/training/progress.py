@@ -1,6 +1,6 @@
 """Reading a run's state without TensorFlow: its ``progress.csv`` (written by
-:class:`softq_tf.training.metrics.MetricsWriter`) and the steps of its checkpoints. The sweep, the training
-CLI's checks and the figure scripts read runs that other processes train.
+:class:`softq_tf.training.metrics.MetricsWriter`) and the steps of its checkpoints. The sweep, the
+training CLI's checks and the figure scripts read runs that other processes train.
 """
 import csv
 import os

@@ -53,8 +53,8 @@ class ReplayBuffer(tf.Module):
       act_dim: A.
 
     Attributes:
-      rows: ``tf.Variable`` [capacity, 2 O + A + 2] of packed transitions (see :func:`field_columns`);
-        slot i holds the i-th transition modulo ``capacity``.
+      rows: ``tf.Variable`` [capacity, 2 O + A + 2] of packed transitions
+        (see :func:`field_columns`); slot i holds the i-th transition modulo ``capacity``.
       next_index: ``tf.Variable`` (int64), the slot the next transition goes to.
       filled: ``tf.Variable`` (int64), how many slots hold a transition (``size``).
     """
@@ -63,7 +63,8 @@ class ReplayBuffer(tf.Module):
         super().__init__(name="replay_buffer")
         for name, value in (("capacity", capacity), ("obs_dim", obs_dim), ("act_dim", act_dim)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-                raise ValueError(f"replay {name}={value!r} is invalid: it must be a positive integer")
+                raise ValueError(f"replay {name}={value!r} is invalid: it must be a positive "
+                                 "integer")
         self.capacity = int(capacity)
         self._obs_dim, self._act_dim = int(obs_dim), int(act_dim)
         self.row_width = row_width(self._obs_dim, self._act_dim)
