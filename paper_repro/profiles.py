@@ -11,7 +11,6 @@ Citations: "D.1" is the paper's Appendix D.1 table as summarized in docs/REPRODU
 code" is the authors' later, faster scripts described there.
 """
 
-PROFILE_NAMES = ("smoke", "quick", "long", "paper")
 MULTIGOAL = "softq_tf/MultiGoal-v0"
 
 FIG1 = {

@@ -35,10 +35,6 @@ class Rect:
         return (self.x0 - margin <= x <= self.x1 + margin
                 and self.y0 - margin <= y <= self.y1 + margin)
 
-    def shrunk(self, margin):
-        """The rectangle with every side moved inwards by ``margin``."""
-        return Rect(self.x0 + margin, self.x1 - margin, self.y0 + margin, self.y1 - margin)
-
     def distance(self, xy):
         """Euclidean distance from ``xy`` to the closest point of the rectangle (0 inside)."""
         x, y = xy
