@@ -26,7 +26,7 @@ setup(
     ],
     extras_require={
         # The Ray Tune engine's tests run in the default suite, so the test extra brings Ray too.
-        "test": ["pytest>=7", "ray[tune]==2.60.0"],
+        "test": ["pytest>=7", "pytest-xdist>=3", "ray[tune]==2.60.0"],
         "ray": ["ray[tune]==2.60.0"],  # the Tune API used (tune.report, Tuner.restore) as tested
         "video": ["moviepy>=1.0"],  # python -m softq_tf.evaluate --video
     },
