@@ -33,10 +33,9 @@ SIGTERM or SIGINT (a checkpoint is written first; continue with ``--resume``).
 """
 import os
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from softq_tf.running import cli, compose_request
-from softq_tf.training import files
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("runs", None, "Folders of finished soft Q-learning runs to compose, "
@@ -91,25 +90,11 @@ def compose_run(request):
     code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
     from softq_tf.running import composition, experiment
-    from softq_tf.training import checkpoint, loop
 
     experiment.set_up_process(request.seed, FLAGS.threads)
     print(composition.outputs_line(request, finished=False), flush=True)
-    stop = cli.SignalStop()
-    try:
-        with stop:
-            composition.execute(request, stop)
-    except loop.StopRequested as e:
-        cli.fail(3, f"stopped by {stop.signal_name} at update {e.step}; checkpoint written, "
-                 "continue with --resume")
-    except (checkpoint.NoUsableCheckpointError, files.RunFolderBusyError,
-            composition.ConstituentError) as e:
-        cli.fail(2, e)
-    except files.RunWriteError as e:
-        cli.fail(1, e)
-    except Exception as e:  # noqa: BLE001 - report any failure of the fit as exit 1 with its cause
-        logging.exception("composition failed")
-        cli.fail(1, f"composition failed: {type(e).__name__}: {e}")
+    experiment.execute_or_exit(lambda stop: composition.execute(request, stop),
+                               "composition failed", "update", (composition.ConstituentError,))
     print(composition.outputs_line(request, finished=True))
 
 

@@ -35,10 +35,9 @@ stopped by SIGTERM or SIGINT (checkpointed; resume with --resume).
 """
 import os
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from softq_tf.running import cli, runs
-from softq_tf.training import files
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("env", "softq_tf/MultiGoal-v0", "Gymnasium env id with a bounded Box action "
@@ -105,7 +104,6 @@ def train_run(run):
     error with its exit code."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO and WARNING lines
     from softq_tf.running import experiment
-    from softq_tf.training import checkpoint, loop
 
     experiment.set_up_process(run.seed, FLAGS.threads)
     try:
@@ -113,20 +111,8 @@ def train_run(run):
     except ValueError as e:
         cli.fail(2, e)
     print(experiment.outputs_line(run, finished=False), flush=True)
-    stop = cli.SignalStop()
-    try:
-        with stop:
-            experiment.execute(run, stop)
-    except loop.StopRequested as e:
-        cli.fail(3, f"stopped by {stop.signal_name} at step {e.step}; checkpoint written, "
-                 "continue with --resume")
-    except (checkpoint.NoUsableCheckpointError, files.RunFolderBusyError) as e:
-        cli.fail(2, e)
-    except (loop.NonFiniteError, files.RunWriteError) as e:
-        cli.fail(1, e)
-    except Exception as e:  # noqa: BLE001 - report any training failure as exit 1 with its cause
-        logging.exception("training failed")
-        cli.fail(1, f"training failed: {type(e).__name__}: {e}")
+    experiment.execute_or_exit(lambda stop: experiment.execute(run, stop), "training failed",
+                               "step")
     print(experiment.outputs_line(run, finished=True))
 
 

@@ -23,7 +23,7 @@ import tensorflow as tf
 
 from softq_tf.learners import ddpg, sql
 from softq_tf.running import cli, xla_cpu
-from softq_tf.training import export, loop
+from softq_tf.training import checkpoint, export, files, loop
 from softq_tf.training.files import hold_run_folder, write_json_atomic
 from softq_tf.training.progress import checkpoint_steps
 # The request's TensorFlow-free side (softq_tf.running.runs), also known here by its old names.
@@ -225,3 +225,27 @@ def outputs_line(run, finished):
             "evaluate the policy with: python -m softq_tf.evaluate "
             f"--policy={shlex.quote(os.path.join(run.logdir, 'policy'))} "
             f"--env={shlex.quote(run.env_id)}{env_kwargs}; {watch}; {cli.plot_hint(run.logdir)}")
+
+
+def execute_or_exit(execute, failure, unit, bad_input=()):
+    """Runs ``execute(stop)`` (a training run's or a composition's) with SIGTERM and SIGINT as a
+    clean stop (:class:`softq_tf.running.cli.SignalStop`), ending the process on an error with the
+    project's exit codes and one ``error:`` line: 3 stopped (a checkpoint was written; the line
+    names the ``unit``, "step" or "update", it stopped at), 2 no loadable checkpoint, a folder
+    another process holds or an error of the ``bad_input`` types, 1 a non-finite value, a file
+    that cannot be written, or any other failure (logged with its traceback, the line starting
+    with ``failure``)."""
+    stop = cli.SignalStop()
+    try:
+        with stop:
+            execute(stop)
+    except loop.StopRequested as e:
+        cli.fail(3, f"stopped by {stop.signal_name} at {unit} {e.step}; checkpoint written, "
+                 "continue with --resume")
+    except (checkpoint.NoUsableCheckpointError, files.RunFolderBusyError, *bad_input) as e:
+        cli.fail(2, e)
+    except (loop.NonFiniteError, files.RunWriteError) as e:
+        cli.fail(1, e)
+    except Exception as e:  # noqa: BLE001 - report any failure as exit 1 with its cause
+        logging.exception(failure)
+        cli.fail(1, f"{failure}: {type(e).__name__}: {e}")
