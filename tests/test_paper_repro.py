@@ -19,6 +19,17 @@ def run_figure(figure, *args):
                           capture_output=True, text=True, timeout=600, env=ENV)
 
 
+def assert_replots_and_refuses_another_profile(figure, out_dir):
+    """The smoke picture, deleted, is redrawn by --plot_only from the finished runs; the quick
+    profile into the same folder is refused (its runs would have other settings)."""
+    (out_dir / f"{figure}.png").unlink()
+    replot = run_figure(figure, "--profile=smoke", f"--out_dir={out_dir}", "--plot_only")
+    assert replot.returncode == 0, replot.stderr[-3000:]
+    assert (out_dir / f"{figure}.png").exists()
+    other_profile = run_figure(figure, "--profile=quick", f"--out_dir={out_dir}")
+    assert other_profile.returncode == 2 and "other settings" in other_profile.stderr
+
+
 def test_fig1_smoke_writes_picture_and_numbers_then_replots(tmp_path):
     result = run_figure("fig1", "--profile=smoke", f"--out_dir={tmp_path}")
     assert result.returncode == 0, result.stderr[-3000:]
@@ -37,12 +48,7 @@ def test_fig1_smoke_writes_picture_and_numbers_then_replots(tmp_path):
     for algo in ("sql", "ddpg"):
         run_dir = tmp_path / "runs" / algo / "MultiGoal-v0" / "seed0"
         assert (run_dir / "policy" / "saved_model.pb").exists()
-    (tmp_path / "fig1.png").unlink()
-    replot = run_figure("fig1", "--profile=smoke", f"--out_dir={tmp_path}", "--plot_only")
-    assert replot.returncode == 0, replot.stderr[-3000:]
-    assert (tmp_path / "fig1.png").exists()
-    other_profile = run_figure("fig1", "--profile=quick", f"--out_dir={tmp_path}")
-    assert other_profile.returncode == 2 and "other settings" in other_profile.stderr
+    assert_replots_and_refuses_another_profile("fig1", tmp_path)
 
 
 def test_fig1_bad_flags_exit_2(tmp_path):
@@ -297,12 +303,7 @@ def test_compose_smoke_composes_with_no_env_step_then_replots(tmp_path):
     composed = tmp_path / "runs" / "composed" / "MultiGoalNorthEastSouthEast-v0" / "seed0"
     assert json.loads((composed / "config.json").read_text())["kind"] == "composition"
 
-    (tmp_path / "compose.png").unlink()
-    replot = run_figure("compose", "--profile=smoke", f"--out_dir={tmp_path}", "--plot_only")
-    assert replot.returncode == 0, replot.stderr[-3000:]
-    assert (tmp_path / "compose.png").exists()
-    other_profile = run_figure("compose", "--profile=quick", f"--out_dir={tmp_path}")
-    assert other_profile.returncode == 2 and "other settings" in other_profile.stderr
+    assert_replots_and_refuses_another_profile("compose", tmp_path)
 
 
 def test_a_figure_script_stopped_by_sigterm_says_so_in_one_line_and_exits_3(capsys):
