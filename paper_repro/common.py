@@ -160,14 +160,6 @@ def progress(trial):
     return {k: np.asarray(v) for k, v in read_progress(trial.logdir).items()}
 
 
-def straightness(path):
-    """How straight a path of positions ([T + 1, 2], e.g. the centre of mass in the plane) is: the
-    distance from its start to its end over its length. Near 1 for swimming or walking one way,
-    near 0 for shaking in place or a random walk; 0 for no motion."""
-    length = np.linalg.norm(np.diff(path, axis=0), axis=1).sum()
-    return float(np.linalg.norm(path[-1] - path[0]) / length) if length > 0 else 0.0
-
-
 def fail(message, code=2):
     """Prints a one-line error and exits with ``code`` (2: bad input, 1: a run failed)."""
     cli.fail(code, message)

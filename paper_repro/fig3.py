@@ -80,10 +80,9 @@ def final_policy_episodes(trial, env, episodes=EVAL_EPISODES):
     for key in ("com_x", "distance"):  # where each episode ended (task permitting)
         if key in rollouts[0]["final_info"]:
             summary[f"final_{key}"] = [float(run["final_info"][key]) for run in rollouts]
-    if "com_y" in rollouts[0]["final_info"]:  # swimming or walking one way, or shaking in place
-        summary["straightness"] = [
-            common.straightness(np.array([[info["com_x"], info["com_y"]] for info in run["infos"]]))
-            for run in rollouts]
+    paths = [evaluation.centre_of_mass_path(run) for run in rollouts]
+    if paths[0] is not None:  # swimming or walking one way, or shaking in place
+        summary["straightness"] = [evaluation.straightness(path) for path in paths]
     return summary
 
 

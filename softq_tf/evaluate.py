@@ -1,4 +1,7 @@
 r"""Roll out an exported policy: each episode's return and length, their mean, optionally videos.
+On the swimmer and quadruped tasks each episode's line also says how far the centre of mass moved
+from the start and how straight (start-to-end distance over path length: near 0 for a policy that
+shakes in place).
 
     python -m softq_tf.evaluate --policy=runs/multigoal/policy [--env=softq_tf/MultiGoal-v0] \
         [--episodes=10] [--seed=0] [--video=DIR] [--env_kwargs=JSON]
@@ -87,11 +90,26 @@ def load(path):
 
 def episodes(env, policy, count, seed):
     """Rolls out ``count`` episodes as :func:`softq_tf.training.evaluation.evaluate` does (same
-    generator, same reset seeds); returns each one's reset seed, actions, return and length."""
+    generator, same reset seeds); returns each one's reset seed, actions, return and length, and,
+    on the tasks that report their centre of mass, its path
+    (:func:`softq_tf.training.evaluation.centre_of_mass_path`; else None)."""
     rng = np.random.default_rng(seed)
     rollouts = [(seed + i, evaluation.rollout(env, policy, rng, seed + i)) for i in range(count)]
     return [{"seed": reset_seed, "actions": run["actions"], "return": float(run["rewards"].sum()),
-             "length": len(run["rewards"])} for reset_seed, run in rollouts]
+             "length": len(run["rewards"]), "path": evaluation.centre_of_mass_path(run)}
+            for reset_seed, run in rollouts]
+
+
+def episode_line(i, result):
+    """One episode's printed line; on a task with a centre of mass also how far it moved from
+    the start and how straight (a policy that scores by shaking in place shows as such)."""
+    line = (f"episode {i} (reset seed {result['seed']}): return {result['return']!r}, "
+            f"length {result['length']}")
+    path = result["path"]
+    if path is not None:
+        line += (f", centre of mass moved {np.linalg.norm(path[-1] - path[0]):.2f} m "
+                 f"(straightness {evaluation.straightness(path):.2f})")
+    return line
 
 
 def main(argv):
@@ -120,8 +138,7 @@ def main(argv):
     with env:
         results = episodes(env, policy, FLAGS.episodes, FLAGS.seed)
     for i, result in enumerate(results):
-        print(f"episode {i} (reset seed {result['seed']}): return {result['return']!r}, "
-              f"length {result['length']}")
+        print(episode_line(i, result))
     print(f"mean over {len(results)} episodes on {env_id}: return "
           f"{float(np.mean([r['return'] for r in results]))!r}, length "
           f"{float(np.mean([r['length'] for r in results]))!r}")

@@ -234,17 +234,6 @@ def test_fig5_average_return_and_fig7_sectors():
     assert fig7.claim(summary, 0.1)["sql_spreads"] is False
 
 
-def test_straightness_tells_swimming_one_way_from_shaking_in_place():
-    from paper_repro import common
-
-    line = np.stack([np.linspace(0, 2, 11), np.zeros(11)], axis=1)
-    assert common.straightness(line) == pytest.approx(1.0)
-    shaking = np.array([[0, 0], [0.1, 0], [0, 0], [0.1, 0], [0, 0]], float)
-    assert common.straightness(shaking) == 0.0  # back where it started
-    assert common.straightness(shaking[:4]) == pytest.approx(1 / 3)  # 0.1 m net over 0.3 m
-    assert common.straightness(np.zeros((5, 2))) == 0.0  # no motion at all
-
-
 def test_fig1_goal_summary_counts_each_goal_and_the_misses():
     from paper_repro import fig1
 

@@ -36,3 +36,22 @@ def evaluate(env, policy, episodes, seed):
     runs = [rollout(env, policy, rng, seed + i) for i in range(episodes)]
     return (float(np.mean([r["rewards"].sum() for r in runs])),
             float(np.mean([len(r["rewards"]) for r in runs])))
+
+
+def centre_of_mass_path(rollout_record):
+    """The centre of mass (x, y) after the reset and after every step of a :func:`rollout`
+    ([T + 1, 2]), from the infos of the tasks that report it (``com_x`` and ``com_y``: the swimmer
+    and the quadruped tasks); None for an env whose infos do not."""
+    infos = rollout_record["infos"]
+    if not all("com_x" in info and "com_y" in info for info in infos):
+        return None
+    return np.array([[info["com_x"], info["com_y"]] for info in infos], np.float64)
+
+
+def straightness(path):
+    """How straight a path of positions ([T + 1, 2], e.g. :func:`centre_of_mass_path`) is: the
+    distance from its start to its end over its length. Near 1 for swimming or walking one way,
+    near 0 for shaking in place or a random walk (which a reward for speed in any direction can
+    pay as well); 0 without motion."""
+    length = np.linalg.norm(np.diff(path, axis=0), axis=1).sum()
+    return float(np.linalg.norm(path[-1] - path[0]) / length) if length > 0 else 0.0
