@@ -101,15 +101,12 @@ def episodes(env, policy, count, seed):
 
 
 def episode_line(i, result):
-    """One episode's printed line; on a task with a centre of mass also how far it moved from
-    the start and how straight (a policy that scores by shaking in place shows as such)."""
+    """One episode's printed line; on a task with a centre of mass also where it moved and how
+    straight (:func:`softq_tf.training.evaluation.motion_text`: a policy that scores by shaking
+    in place shows as such)."""
     line = (f"episode {i} (reset seed {result['seed']}): return {result['return']!r}, "
             f"length {result['length']}")
-    path = result["path"]
-    if path is not None:
-        line += (f", centre of mass moved {np.linalg.norm(path[-1] - path[0]):.2f} m "
-                 f"(straightness {evaluation.straightness(path):.2f})")
-    return line
+    return line if result["path"] is None else f"{line}, {evaluation.motion_text(result['path'])}"
 
 
 def main(argv):

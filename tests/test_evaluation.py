@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from softq_tf import EnvSpec, SoftQLearner, SQLConfig, evaluate, rollout
-from softq_tf.training.evaluation import centre_of_mass_path, straightness
+from softq_tf.training.evaluation import centre_of_mass_path, motion_text, straightness
 from test_loop import CounterEnv, make_learner
 
 
@@ -31,6 +31,9 @@ def test_straightness_tells_swimming_one_way_from_shaking_in_place():
     assert straightness(shaking) == 0.0  # back where it started
     assert straightness(shaking[:4]) == pytest.approx(1 / 3)  # 0.1 m net over 0.3 m
     assert straightness(np.zeros((5, 2))) == 0.0  # no motion at all
+    wobble = np.array([[0.0, 0.0], [0.2, 0.0], [0.0, 0.0], [0.2, -0.1]])  # 0.224 m net over 0.624
+    assert motion_text(wobble) == ("centre of mass moved +0.20 m in x, -0.10 m in y "
+                                   "(straightness 0.36)")
 
 
 def test_centre_of_mass_path_from_the_infos_of_the_tasks_that_report_it():

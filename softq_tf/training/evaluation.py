@@ -55,3 +55,11 @@ def straightness(path):
     pay as well); 0 without motion."""
     length = np.linalg.norm(np.diff(path, axis=0), axis=1).sum()
     return float(np.linalg.norm(path[-1] - path[0]) / length) if length > 0 else 0.0
+
+
+def motion_text(path):
+    """Where a centre-of-mass ``path`` (:func:`centre_of_mass_path`) went, as text: its net
+    move along x and y and its :func:`straightness`."""
+    moved_x, moved_y = path[-1] - path[0]
+    return (f"centre of mass moved {moved_x:+.2f} m in x, {moved_y:+.2f} m in y (straightness "
+            f"{straightness(path):.2f})")
