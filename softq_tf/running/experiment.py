@@ -24,7 +24,6 @@ import tensorflow as tf
 from softq_tf.learners import ddpg, sql
 from softq_tf.running import cli, xla_cpu
 from softq_tf.training import checkpoint, export, files, loop
-from softq_tf.training.files import hold_run_folder, write_json_atomic
 from softq_tf.training.progress import checkpoint_steps
 # The request's TensorFlow-free side (softq_tf.running.runs), also known here by its old names.
 from softq_tf.running.runs import (
@@ -189,12 +188,12 @@ def execute(run, stop=None, callbacks=()):
         written).
     """
     os.makedirs(run.logdir, exist_ok=True)
-    with hold_run_folder(run.logdir), contextlib.ExitStack() as envs_to_close:
+    with files.hold_run_folder(run.logdir), contextlib.ExitStack() as envs_to_close:
         config_path = os.path.join(run.logdir, "config.json")
         # A resumed run keeps its file as is, but for a new total when it is extended.
         if not (run.resume and os.path.exists(config_path)
                 and load_run(config_path).to_json() == run.to_json()):
-            write_json_atomic(config_path, run.to_json())
+            files.write_json_atomic(config_path, run.to_json())
         env = envs_to_close.enter_context(make_env(run.env_id, run.env_kwargs))
         eval_env = (envs_to_close.enter_context(make_env(run.env_id, run.env_kwargs))
                     if run.loop_config.eval_every else None)
@@ -215,13 +214,13 @@ def outputs_line(run, finished):
     """One line telling where ``run``'s files are and how to look at them: at its start
     (``finished`` False) or once it has exported its policy."""
     folder = shlex.quote(run.logdir)
-    files = "config.json, progress.csv, tensorboard/, checkpoints/"
+    outputs = "config.json, progress.csv, tensorboard/, checkpoints/"
     watch = f"watch with: tensorboard --logdir {folder}"
     if not finished:
-        return f"outputs in {run.logdir}: {files}; policy/ and q_function/ at the end; {watch}"
+        return f"outputs in {run.logdir}: {outputs}; policy/ and q_function/ at the end; {watch}"
     env_kwargs = (f" --env_kwargs={shlex.quote(json.dumps(run.env_kwargs))}"
                   if run.env_kwargs else "")
-    return (f"outputs in {run.logdir}: {files}, policy/ and q_function/ (SavedModels); "
+    return (f"outputs in {run.logdir}: {outputs}, policy/ and q_function/ (SavedModels); "
             "evaluate the policy with: python -m softq_tf.evaluate "
             f"--policy={shlex.quote(os.path.join(run.logdir, 'policy'))} "
             f"--env={shlex.quote(run.env_id)}{env_kwargs}; {watch}; {cli.plot_hint(run.logdir)}")
