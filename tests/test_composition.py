@@ -162,6 +162,7 @@ def edit_config(**changes):
     ("other_spaces", "composing needs the same spaces"),
     ("other_alpha", "needs one alpha"),
     ("unfinished", "is not a finished run"),
+    ("export", "is inside a run, not a run: give its folder"),
     ("one_weight", "give one weight per run: 1 given for 2 runs"),
     ("negative", "every weight must be a finite number >= 0"),
     ("not_finite", "every weight must be a finite number >= 0"),
@@ -178,6 +179,7 @@ def test_bad_input_is_one_line_and_exit_2_before_tensorflow(runs, composed, case
             **{"learner.reward_scale": 1.0})),
         "unfinished": lambda: edited_copy(runs, "unfinished",
                                           lambda folder: shutil.rmtree(folder / "policy")),
+        "export": lambda: runs / "left" / "q_function",
     }.get(case, lambda: runs / "left")()
     args = [f"--runs={right},{other}", f"--logdir={runs / 'never'}"]
     args += {"one_weight": ["--weights=0.5"], "negative": ["--weights=-0.5,1.5"],

@@ -60,6 +60,11 @@ def constituent(run_dir):
     flag = f"--runs: {run_dir!r}"
     config_path = os.path.join(run_dir, "config.json")
     if not os.path.isfile(config_path):
+        parent = os.path.dirname(os.path.normpath(run_dir))
+        if os.path.isfile(os.path.join(parent, "config.json")):
+            raise ValueError(f"{flag} is inside a run, not a run: give its folder {parent!r} "
+                             "(a composition needs the run's checkpoint and replayed states, not "
+                             "only its exports)")
         raise ValueError(f"{flag} is not a run: it has no config.json (give the --logdir of a "
                          "finished soft Q-learning run)")
     if _kind(config_path) == KIND:
