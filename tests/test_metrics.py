@@ -8,7 +8,8 @@ import pytest
 
 from softq_tf import EnvSpec, SoftQLearner, SQLConfig, envs
 from softq_tf.training.loop import LoopConfig, train
-from softq_tf.training.metrics import EpisodeMetrics, read_progress
+from softq_tf.training.metrics import EpisodeMetrics
+from softq_tf.training.progress import read_progress
 from test_loop import CounterEnv, make_learner
 
 envs.register_envs()

@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from softq_tf.training.files import RunWriteError, fault_point, write_atomic, write_failure
 from softq_tf.training.progress import checkpoint_steps
-from softq_tf.training.progress import read_progress  # noqa: F401 - was metrics.read_progress
 
 LOOP_COLUMNS = ("step", "episodes", "episode_return", "episode_length", "eval_return",
                 "steps_per_sec", "elapsed_sec")
